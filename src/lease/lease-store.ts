@@ -1,0 +1,95 @@
+/**
+ * The lease protocol's seam: what a claim asks, what it answers, and the store interface that the
+ * SQL store (over any executor) and the in-memory store implement. One contract suite tests both.
+ */
+import type { ExecuteOptions } from '../sql/executor.js';
+
+/** Why a claim did not win. A skip is an outcome, not an error. */
+export const SkipReason = {
+  /** Another invocation holds the lease (or held it a moment ago). */
+  HELD: 'held',
+  /** This tick, or a later one, has already completed successfully. */
+  TICK_DONE: 'tick-done',
+  /** The tick is older than `maxTickAge` on the database clock: a late retry or a replay. */
+  STALE_TICK: 'stale-tick',
+  /** The tick is further ahead than `maxTickAhead` on the database clock: forged or skewed. */
+  FUTURE_TICK: 'future-tick',
+  /** Affinity mode: another owner keeps the job and has claimed within `failoverAfter`. */
+  STANDBY: 'standby',
+} as const;
+export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
+
+export interface ClaimRequest {
+  readonly job: string;
+  /** Unique per invocation attempt. Re-issuing a claim with the same holder is idempotent. */
+  readonly holder: string;
+  /** How long the lease lasts from the database's now. */
+  readonly leaseMs: number;
+  /** The schedule tick this run is for; absent or null in lease-only mode. */
+  readonly tick?: Date | null;
+  readonly maxTickAgeMs?: number;
+  readonly maxTickAheadMs?: number;
+  /** Affinity mode: who asks to keep the job (e.g. the region). Absent or null: no affinity. */
+  readonly owner?: string | null;
+  readonly failoverAfterMs?: number;
+}
+
+export type ClaimResult =
+  | { readonly acquired: true; readonly fence: number }
+  | { readonly acquired: false; readonly reason: SkipReason };
+
+export interface HolderRef {
+  readonly job: string;
+  readonly holder: string;
+  readonly fence: number;
+}
+
+export type ReleaseRequest = HolderRef &
+  (
+    | {
+        readonly outcome: 'success';
+        /** Keep others out until this long after the claim (absorbs duplicates of a fast run). */
+        readonly minHoldMs?: number;
+      }
+    | { readonly outcome: 'failure'; readonly error?: string }
+  );
+
+export interface RenewRequest extends HolderRef {
+  readonly leaseMs: number;
+}
+
+/** A job's row as the CLI and tests see it, with the database's now read in the same statement. */
+export interface LeaseState {
+  readonly job: string;
+  readonly holder: string | null;
+  readonly fence: number;
+  readonly leaseUntil: Date;
+  readonly claimedAt: Date | null;
+  readonly tick: Date | null;
+  readonly tickDone: Date | null;
+  readonly owner: string | null;
+  readonly ownerSeen: Date | null;
+  readonly runs: number;
+  readonly failures: number;
+  readonly lastError: string | null;
+  readonly lastErrorAt: Date | null;
+  readonly releasedAt: Date | null;
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly dbNow: Date;
+  /** The lease is taken: it has a holder and has not ended on the database clock. */
+  readonly held: boolean;
+}
+
+export interface LeaseStore {
+  /** One conditional UPDATE; a winner whose driver does not report the token pays one read. */
+  claim(request: ClaimRequest, options?: ExecuteOptions): Promise<ClaimResult>;
+  /** Conditional on holder and fence: a stale holder's release changes nothing and returns false. */
+  release(request: ReleaseRequest, options?: ExecuteOptions): Promise<boolean>;
+  /** Extends a live lease held by this holder and fence; false if it was lost or had ended. */
+  renew(request: RenewRequest, options?: ExecuteOptions): Promise<boolean>;
+  inspect(job: string, options?: ExecuteOptions): Promise<LeaseState | undefined>;
+  list(options?: ExecuteOptions): Promise<LeaseState[]>;
+  /** Frees the lease whoever holds it and bumps the fence, so the old holder is fenced out. */
+  forceRelease(job: string, options?: ExecuteOptions): Promise<boolean>;
+}

@@ -1,0 +1,154 @@
+import { DEFAULTS } from '../constants.js';
+import type { ExecuteOptions, SqlExecutor, SqlRow, SqlStatement } from '../sql/executor.js';
+import type { ClaimRequest, ClaimResult, LeaseState, LeaseStore, ReleaseRequest, RenewRequest } from './lease-store.js';
+import { SkipReason } from './lease-store.js';
+import { assertJobName, assertTableName } from './names.js';
+import {
+  claimSql,
+  ensureRowSql,
+  explainSql,
+  fenceSql,
+  forceReleaseSql,
+  inspectSql,
+  listSql,
+  REASON_CODES,
+  releaseFailureSql,
+  releaseSuccessSql,
+  renewSql,
+} from './sql.js';
+import { fromSqlTime, toMicros, toSqlTime } from './time.js';
+import { assertDuration, assertHolderRef, errorText, normalizeClaim } from './validate.js';
+
+export interface SqlLeaseStoreOptions {
+  readonly executor: SqlExecutor;
+  /** @default 'lease_guard' */
+  readonly table?: string;
+}
+
+/**
+ * The lease protocol over any SQL executor. Round trips: a loser 1 (2 where the driver does not
+ * report the refusal reason), a winner 1 plus the release (plus 1 where the driver does not report
+ * the fencing token). A missing row costs one insert and one more claim, once.
+ */
+export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
+  const { executor } = options;
+  const table = assertTableName(options.table ?? DEFAULTS.table);
+  const sql = {
+    claim: claimSql(table),
+    explain: explainSql(table),
+    fence: fenceSql(table),
+    ensureRow: ensureRowSql(table),
+    releaseSuccess: releaseSuccessSql(table),
+    releaseFailure: releaseFailureSql(table),
+    renew: renewSql(table),
+    forceRelease: forceReleaseSql(table),
+    inspect: inspectSql(table),
+    list: listSql(table),
+  };
+
+  async function claim(request: ClaimRequest, execOptions?: ExecuteOptions): Promise<ClaimResult> {
+    const c = normalizeClaim(request);
+    const params = {
+      job: c.job,
+      holder: c.holder,
+      lease_us: toMicros(c.leaseMs),
+      tick: c.tick === null ? null : toSqlTime(c.tick),
+      max_age_us: toMicros(c.maxTickAgeMs),
+      max_ahead_us: toMicros(c.maxTickAheadMs),
+      owner: c.owner,
+      failover_us: toMicros(c.failoverAfterMs),
+    };
+    // At most two passes: the second only after creating a missing row.
+    for (let pass = 0; ; pass++) {
+      const result = await executor.execute({ sql: sql.claim, params }, execOptions);
+      if (result.affectedRows > 0) {
+        if (result.insertId !== undefined && result.insertId > 0) return { acquired: true, fence: result.insertId };
+        const read = await executor.execute({ sql: sql.fence, params: { job: c.job, holder: c.holder } }, execOptions);
+        const fence = Number(read.rows[0]?.fence);
+        // The row changed hands between the two statements: our lease is already gone.
+        if (!Number.isSafeInteger(fence) || fence < 1) return { acquired: false, reason: SkipReason.HELD };
+        return { acquired: true, fence };
+      }
+      // The refusal reason, from the claim itself where the driver reports it, else from one read.
+      // Either way "no code at all" means no row: create it and claim once more.
+      let code = result.insertId;
+      if (code === undefined) {
+        const read = await executor.execute({ sql: sql.explain, params }, execOptions);
+        code = read.rows.length === 0 ? 0 : Number(read.rows[0]?.reason);
+        // A row that would accept the claim now was contended a moment ago.
+        if (code === 0 && read.rows.length > 0) return { acquired: false, reason: SkipReason.HELD };
+      }
+      if (code !== 0 || pass > 0) return { acquired: false, reason: REASON_CODES[code] ?? SkipReason.HELD };
+      await executor.execute({ sql: sql.ensureRow, params: { job: c.job } }, execOptions);
+    }
+  }
+
+  async function release(request: ReleaseRequest, execOptions?: ExecuteOptions): Promise<boolean> {
+    assertHolderRef(request);
+    const { job, holder, fence } = request;
+    const statement: SqlStatement =
+      request.outcome === 'success'
+        ? {
+            sql: sql.releaseSuccess,
+            params: { job, holder, fence, min_hold_us: toMicros(assertDuration(request.minHoldMs ?? 0, 'minHoldMs')) },
+          }
+        : { sql: sql.releaseFailure, params: { job, holder, fence, error: errorText(request.error) } };
+    const result = await executor.execute(statement, execOptions);
+    return result.affectedRows > 0;
+  }
+
+  async function renew(request: RenewRequest, execOptions?: ExecuteOptions): Promise<boolean> {
+    assertHolderRef(request);
+    const lease_us = toMicros(assertDuration(request.leaseMs, 'leaseMs', { min: 1 }));
+    const { job, holder, fence } = request;
+    const result = await executor.execute({ sql: sql.renew, params: { job, holder, fence, lease_us } }, execOptions);
+    return result.affectedRows > 0;
+  }
+
+  async function inspect(job: string, execOptions?: ExecuteOptions): Promise<LeaseState | undefined> {
+    const { rows } = await executor.execute({ sql: sql.inspect, params: { job: assertJobName(job) } }, execOptions);
+    return rows[0] ? toLeaseState(rows[0]) : undefined;
+  }
+
+  async function list(execOptions?: ExecuteOptions): Promise<LeaseState[]> {
+    const { rows } = await executor.execute({ sql: sql.list }, execOptions);
+    return rows.map(toLeaseState);
+  }
+
+  async function forceRelease(job: string, execOptions?: ExecuteOptions): Promise<boolean> {
+    const result = await executor.execute({ sql: sql.forceRelease, params: { job: assertJobName(job) } }, execOptions);
+    return result.affectedRows > 0;
+  }
+
+  return { claim, release, renew, inspect, list, forceRelease };
+}
+
+function text(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function toLeaseState(row: SqlRow): LeaseState {
+  const leaseUntil = fromSqlTime(row.lease_until) as Date;
+  const dbNow = fromSqlTime(row.db_now) as Date;
+  const holder = text(row.holder);
+  return {
+    job: String(row.job),
+    holder,
+    fence: Number(row.fence),
+    leaseUntil,
+    claimedAt: fromSqlTime(row.claimed_at),
+    tick: fromSqlTime(row.tick),
+    tickDone: fromSqlTime(row.tick_done),
+    owner: text(row.owner),
+    ownerSeen: fromSqlTime(row.owner_seen),
+    runs: Number(row.runs),
+    failures: Number(row.failures),
+    lastError: text(row.last_error),
+    lastErrorAt: fromSqlTime(row.last_error_at),
+    releasedAt: fromSqlTime(row.released_at),
+    version: Number(row.version),
+    createdAt: fromSqlTime(row.created_at) as Date,
+    dbNow,
+    held: holder !== null && leaseUntil.getTime() > dbNow.getTime(),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The protocol's SQL text, written once for MySQL 8 (Aurora MySQL 3) and MariaDB. Rules:
+ * - Only the database clock: `UTC_TIMESTAMP(6)`, statement-stable; durations come in as microseconds.
+ * - Single-table `SET` runs left to right, so expressions that read old values come first.
+ * - Every statement that matches a row also changes it (`version + 1`), so drivers that count
+ *   matched rows and drivers that count changed rows give the same answer.
+ */
+
+import { SkipReason } from './lease-store.js';
+import { quoteTable } from './names.js';
+
+const NOW = 'UTC_TIMESTAMP(6)';
+const TICK = 'CAST(:tick AS DATETIME(6))';
+const SAME_LIVE_HOLDER = `(holder <=> :holder AND lease_until > ${NOW})`;
+
+/** Codes the claim's WHERE clause reports through `LAST_INSERT_ID(expr)`; 0 means the claim may win. */
+export const REASON_CODES: Readonly<Record<number, SkipReason>> = {
+  1: SkipReason.HELD,
+  2: SkipReason.TICK_DONE,
+  3: SkipReason.STALE_TICK,
+  4: SkipReason.FUTURE_TICK,
+  5: SkipReason.STANDBY,
+};
+
+/**
+ * Why this row refuses the claim, or 0 when it accepts it. Tick checks come first: they say
+ * something about the event itself, whoever holds the lease.
+ */
+const REASON = `CASE
+    WHEN ${SAME_LIVE_HOLDER} THEN 0
+    WHEN :tick IS NOT NULL AND ${TICK} > ${NOW} + INTERVAL :max_ahead_us MICROSECOND THEN 4
+    WHEN :tick IS NOT NULL AND ${TICK} < ${NOW} - INTERVAL :max_age_us MICROSECOND THEN 3
+    WHEN :tick IS NOT NULL AND tick_done >= ${TICK} THEN 2
+    WHEN lease_until > ${NOW} THEN 1
+    WHEN :owner IS NOT NULL AND owner IS NOT NULL AND owner <> :owner
+      AND owner_seen > ${NOW} - INTERVAL :failover_us MICROSECOND THEN 5
+    ELSE 0
+  END`;
+
+/**
+ * The claim: one UPDATE. The WHERE clause records the refusal reason with LAST_INSERT_ID, so a
+ * driver that reports it tells a loser why in the same round trip (and 0 with no row matched means
+ * the row is missing); a winner's SET overwrites it with the new fence. A live claim re-issued by
+ * the same holder keeps its fence; every other win bumps it.
+ */
+export function claimSql(table: string): string {
+  return `UPDATE ${quoteTable(table)} SET
+  fence = LAST_INSERT_ID(IF(${SAME_LIVE_HOLDER}, fence, fence + 1)),
+  runs = runs + IF(${SAME_LIVE_HOLDER}, 0, 1),
+  claimed_at = IF(${SAME_LIVE_HOLDER}, claimed_at, ${NOW}),
+  holder = :holder,
+  lease_until = ${NOW} + INTERVAL :lease_us MICROSECOND,
+  tick = ${TICK},
+  owner = COALESCE(:owner, owner),
+  owner_seen = IF(:owner IS NULL, owner_seen, ${NOW}),
+  version = version + 1
+WHERE job = :job AND LAST_INSERT_ID(${REASON}) = 0`;
+}
+
+/** The loser's explanation where the driver did not report the claim's reason: no row means missing. */
+export function explainSql(table: string): string {
+  return `SELECT ${REASON} AS reason FROM ${quoteTable(table)} WHERE job = :job`;
+}
+
+/** The winner's token where the driver did not report it. */
+export function fenceSql(table: string): string {
+  return `SELECT fence FROM ${quoteTable(table)} WHERE job = :job AND holder = :holder`;
+}
+
+/** Creates a job's row; a no-op (not an ignored error) when it exists. */
+export function ensureRowSql(table: string): string {
+  return `INSERT INTO ${quoteTable(table)} (job, created_at) VALUES (:job, ${NOW}) ON DUPLICATE KEY UPDATE job = job`;
+}
+
+const OWN_LEASE = 'job = :job AND holder = :holder AND fence = :fence';
+
+/** Success: the tick becomes the high-water mark and the lease ends (not before `minHold`). */
+export function releaseSuccessSql(table: string): string {
+  return `UPDATE ${quoteTable(table)} SET
+  tick_done = CASE WHEN tick IS NOT NULL AND (tick_done IS NULL OR tick > tick_done) THEN tick ELSE tick_done END,
+  lease_until = GREATEST(${NOW}, claimed_at + INTERVAL :min_hold_us MICROSECOND),
+  released_at = ${NOW},
+  holder = NULL,
+  tick = NULL,
+  version = version + 1
+WHERE ${OWN_LEASE}`;
+}
+
+/** Failure: the lease ends now and the tick stays open, so the platform's retry can run it. */
+export function releaseFailureSql(table: string): string {
+  return `UPDATE ${quoteTable(table)} SET
+  failures = failures + 1,
+  last_error = :error,
+  last_error_at = ${NOW},
+  lease_until = ${NOW},
+  released_at = ${NOW},
+  holder = NULL,
+  tick = NULL,
+  version = version + 1
+WHERE ${OWN_LEASE}`;
+}
+
+/** Extends a lease that is still live and still this holder's. */
+export function renewSql(table: string): string {
+  return `UPDATE ${quoteTable(table)} SET
+  lease_until = ${NOW} + INTERVAL :lease_us MICROSECOND,
+  version = version + 1
+WHERE ${OWN_LEASE} AND lease_until > ${NOW}`;
+}
+
+/** Frees the lease whoever holds it; the fence bump fences the old holder out. */
+export function forceReleaseSql(table: string): string {
+  return `UPDATE ${quoteTable(table)} SET
+  fence = fence + 1,
+  lease_until = LEAST(lease_until, ${NOW}),
+  released_at = ${NOW},
+  holder = NULL,
+  tick = NULL,
+  version = version + 1
+WHERE job = :job`;
+}
+
+const STATE_COLUMNS =
+  'job, holder, fence, lease_until, claimed_at, tick, tick_done, owner, owner_seen, runs, failures, last_error, last_error_at, released_at, version, created_at';
+
+export function inspectSql(table: string): string {
+  return `SELECT ${STATE_COLUMNS}, ${NOW} AS db_now FROM ${quoteTable(table)} WHERE job = :job`;
+}
+
+export function listSql(table: string): string {
+  return `SELECT ${STATE_COLUMNS}, ${NOW} AS db_now FROM ${quoteTable(table)} ORDER BY job`;
+}

@@ -1,0 +1,223 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import mysql from 'mysql2/promise';
+import { LEASE_ENV } from '../constants.js';
+import { LeaseGuardError } from '../errors.js';
+import { assertTableName } from '../lease/names.js';
+import { ensureMysqlInstallation, type MysqlInstallation } from './find-mysql.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface LocalDatabase {
+  /** `mysql://root@127.0.0.1:PORT/DATABASE`. */
+  readonly url: string;
+  readonly database: string;
+  /** Creates another database on the same server and returns its URL (isolates test files). */
+  createDatabase(name: string): Promise<string>;
+  /** Stops a throwaway server and deletes its data; leaves an external server alone. */
+  stop(): Promise<void>;
+}
+
+export interface ThrowawayMysql extends LocalDatabase {
+  readonly flavor: MysqlInstallation['flavor'];
+  readonly port: number;
+  readonly dataDir: string;
+  /** The server process id, for fault injection (SIGSTOP/SIGCONT). */
+  readonly pid: number | undefined;
+  /** Kills the server (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same data and port, optionally under a wrapper such as faketime. */
+  restart(options?: { wrapper?: readonly string[]; env?: NodeJS.ProcessEnv }): Promise<void>;
+}
+
+export interface ThrowawayOptions {
+  /** @default 'lease_guard' */
+  readonly database?: string;
+  /** A command to start the server under, e.g. `['faketime', '-f', '+7s']`. */
+  readonly wrapper?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long to wait for the server to accept connections. @default 60000 */
+  readonly readyTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The database the tests, the demo and `lease-guard local` use: the server at
+ * `LEASE_GUARD_MYSQL_URL` when set, else a throwaway one started from the installed binary.
+ */
+export async function openLocalDatabase(options: ThrowawayOptions = {}): Promise<LocalDatabase> {
+  const url = process.env[LEASE_ENV.MYSQL_URL];
+  if (!url) return startThrowawayMysql(options);
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || (options.database ?? 'lease_guard');
+  const base = new URL(url);
+  base.pathname = '/';
+  await createDatabaseAt(base.toString(), database);
+  parsed.pathname = `/${database}`;
+  return {
+    url: parsed.toString(),
+    database,
+    createDatabase: (name) => createDatabaseAt(base.toString(), name),
+    async stop() {},
+  };
+}
+
+async function createDatabaseAt(serverUrl: string, name: string): Promise<string> {
+  assertTableName(name, 'database');
+  const connection = await mysql.createConnection({ uri: serverUrl });
+  try {
+    await connection.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4`);
+  } finally {
+    await connection.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const MYSQL8_SQL_MODE =
+  'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
+/** Starts a private MariaDB or MySQL server in a temporary directory on a free loopback port. */
+export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promise<ThrowawayMysql> {
+  const install = ensureMysqlInstallation(options.log);
+  const database = options.database ?? 'lease_guard';
+  assertTableName(database, 'database');
+  const dataDir = await mkdtemp(join(tmpdir(), 'lease-guard-db-'));
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  try {
+    if (install.flavor === 'mariadb') {
+      if (!install.installDb) throw new LeaseGuardError('mariadb-install-db was not found beside mariadbd.');
+      await execFileAsync(install.installDb, [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        ...asRoot,
+      ]);
+    } else {
+      await execFileAsync(install.server, [
+        '--no-defaults',
+        '--initialize-insecure',
+        `--datadir=${dataDir}`,
+        ...asRoot,
+      ]);
+    }
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw new LeaseGuardError(`Could not initialise a data directory with ${install.server}.`, { cause: error });
+  }
+
+  const port = await freePort();
+  const args = [
+    '--no-defaults',
+    `--datadir=${dataDir}`,
+    `--socket=${join(dataDir, 'mysqld.sock')}`,
+    `--pid-file=${join(dataDir, 'mysqld.pid')}`,
+    `--log-error=${join(dataDir, 'error.log')}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    '--default-time-zone=+00:00',
+    `--sql-mode=${install.flavor === 'mariadb' ? `${MYSQL8_SQL_MODE},TIME_ROUND_FRACTIONAL` : MYSQL8_SQL_MODE}`,
+    '--character-set-server=utf8mb4',
+    '--innodb-buffer-pool-size=64M',
+    '--innodb-flush-log-at-trx-commit=2',
+    '--max-connections=1000',
+    ...(install.flavor === 'mysql' ? ['--skip-log-bin', '--mysqlx=OFF'] : ['--skip-log-bin']),
+    ...asRoot,
+  ];
+  const serverUrl = `mysql://root@127.0.0.1:${port}/`;
+  let child: ChildProcess | undefined;
+
+  async function launch(wrapper: readonly string[] = [], env?: NodeJS.ProcessEnv): Promise<void> {
+    const [command, ...rest] = [...wrapper, install.server, ...args] as [string, ...string[]];
+    const started = spawn(command, rest, { stdio: 'ignore', env: { ...process.env, ...env } });
+    child = started;
+    let exited: string | undefined;
+    started.once('exit', (code, signal) => {
+      exited = `exited with ${signal ?? code}`;
+    });
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      if (exited) throw new LeaseGuardError(`${install.server} ${exited} before it was ready. ${await logTail()}`);
+      try {
+        const connection = await mysql.createConnection({ uri: serverUrl, connectTimeout: 1000 });
+        await connection.end();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          started.kill('SIGKILL');
+          throw new LeaseGuardError(`${install.server} did not accept connections in time. ${await logTail()}`, {
+            cause: error,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 200)));
+      }
+    }
+  }
+
+  async function logTail(): Promise<string> {
+    const log = await readFile(join(dataDir, 'error.log'), 'utf8').catch(() => '');
+    return log ? `Last lines of its log:\n${log.trim().split('\n').slice(-8).join('\n')}` : '';
+  }
+
+  async function terminate(signal: NodeJS.Signals): Promise<void> {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGCONT'); // a paused server cannot shut down
+    running.kill(signal);
+    await exited;
+  }
+
+  try {
+    await launch(options.wrapper, options.env);
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const url = await createDatabaseAt(serverUrl, database);
+  const stopHook = (): void => {
+    child?.kill('SIGKILL');
+  };
+  process.once('exit', stopHook);
+
+  return {
+    url,
+    database,
+    flavor: install.flavor,
+    port,
+    dataDir,
+    get pid() {
+      return child?.pid;
+    },
+    createDatabase: (name) => createDatabaseAt(serverUrl, name),
+    kill: () => terminate('SIGKILL'),
+    async restart(restartOptions = {}) {
+      await terminate('SIGTERM');
+      await launch(restartOptions.wrapper, restartOptions.env);
+    },
+    async stop() {
+      process.removeListener('exit', stopHook);
+      await terminate('SIGTERM');
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import mysql from 'mysql2/promise';
+import { abortedError, classifyMysqlError } from './classify.js';
+import type { ExecuteOptions, SqlExecutor, SqlResult, SqlRow, SqlStatement, SqlValue } from './executor.js';
+
+export interface Mysql2ExecutorOptions {
+  /** `mysql://user:password@host:port/database`. */
+  readonly url: string;
+  /**
+   * Report matched rows (mysql2's default, like JDBC and the Data API) or changed rows.
+   * The protocol gives the same answers either way; the contract suite runs both.
+   * @default true
+   */
+  readonly foundRows?: boolean;
+  /**
+   * Session `time_zone` to set on every connection. The protocol uses only UTC_TIMESTAMP and
+   * DATETIME, so any zone gives the same answers; the contract suite proves it.
+   * @default '+00:00'
+   */
+  readonly sessionTimeZone?: string;
+  /** @default 10 */
+  readonly connectionLimit?: number;
+}
+
+/**
+ * The executor port over a mysql2 pool. Text protocol with `:name` placeholders (mysql2 escapes the
+ * values), integers as numbers, DATETIME and DECIMAL as text, as the Data API returns them.
+ */
+export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecutor {
+  const timeZone = options.sessionTimeZone ?? '+00:00';
+  const pool = mysql.createPool({
+    uri: options.url,
+    namedPlaceholders: true,
+    dateStrings: true,
+    supportBigNumbers: true,
+    decimalNumbers: false,
+    multipleStatements: false,
+    connectionLimit: options.connectionLimit ?? 10,
+    flags: options.foundRows === false ? ['-FOUND_ROWS'] : ['FOUND_ROWS'],
+  });
+  // mysql2's pool exposes the raw callback connection here; set the zone before first use.
+  pool.pool.on('connection', (connection) => {
+    connection.query(`SET time_zone = ${mysql.escape(timeZone)}`);
+  });
+
+  async function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
+    const signal = execOptions?.signal;
+    if (signal?.aborted) throw abortedError(signal.reason);
+    let connection: mysql.PoolConnection;
+    try {
+      connection = await pool.getConnection();
+    } catch (error) {
+      throw classifyMysqlError(error);
+    }
+    let abandoned = false;
+    const query = connection.query(statement.sql, (statement.params ?? {}) as Record<string, SqlValue>);
+    const onAbort = (): void => {
+      abandoned = true;
+    };
+    try {
+      const [result] = await (signal ? raceAbort(query, signal, onAbort) : query);
+      return toResult(result);
+    } catch (error) {
+      if (abandoned) throw abortedError(signal?.reason);
+      throw classifyMysqlError(error);
+    } finally {
+      // An abandoned connection may still be running the statement: never hand it to someone else.
+      if (abandoned) connection.destroy();
+      else connection.release();
+    }
+  }
+
+  return {
+    execute,
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => {
+      onAbort();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function toResult(result: unknown): SqlResult {
+  if (Array.isArray(result)) {
+    return { affectedRows: 0, insertId: undefined, rows: result.map(toRow) };
+  }
+  const header = result as mysql.ResultSetHeader;
+  return { affectedRows: header.affectedRows, insertId: Number(header.insertId), rows: [] };
+}
+
+function toRow(row: Record<string, unknown>): SqlRow {
+  const out: Record<string, SqlRow[string]> = {};
+  for (const [key, value] of Object.entries(row)) {
+    out[key] = Buffer.isBuffer(value) ? new Uint8Array(value) : (value as SqlRow[string]);
+  }
+  return out;
+}
