@@ -77,7 +77,7 @@ export interface LeaseState {
   readonly version: number;
   readonly createdAt: Date;
   readonly dbNow: Date;
-  /** The lease is taken: it has a holder and has not ended on the database clock. */
+  /** Claims are refused: the lease has not ended on the database clock (a holder runs, or `minHold` lasts). */
   readonly held: boolean;
 }
 

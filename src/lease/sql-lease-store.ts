@@ -149,6 +149,6 @@ function toLeaseState(row: SqlRow): LeaseState {
     version: Number(row.version),
     createdAt: fromSqlTime(row.created_at) as Date,
     dbNow,
-    held: holder !== null && leaseUntil.getTime() > dbNow.getTime(),
+    held: leaseUntil.getTime() > dbNow.getTime(),
   };
 }

@@ -1,0 +1,19 @@
+import { migrate } from '../../src/lease/schema.js';
+import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
+import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
+import { freshDatabase } from '../support/database.js';
+import { describeLeaseStoreContract } from './lease-store.contract.js';
+
+// The same contract with mysql2 counting found rows and changed rows, in UTC and in a far-off zone:
+// the SQL uses only UTC_TIMESTAMP and DATETIME, and every match is also a change.
+for (const foundRows of [true, false]) {
+  for (const sessionTimeZone of ['+00:00', '+09:30']) {
+    describeLeaseStoreContract(`mysql2 (foundRows ${foundRows}, time_zone ${sessionTimeZone})`, async () => {
+      const url = await freshDatabase('contract_mysql2');
+      const executor = createMysql2Executor({ url, foundRows, sessionTimeZone });
+      const table = 'lease_guard';
+      await migrate(executor, table);
+      return { store: createSqlLeaseStore({ executor, table }), executor, table, close: () => executor.close() };
+    });
+  }
+}
