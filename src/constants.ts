@@ -10,6 +10,27 @@ export const LEASE_ENV = {
   DATABASE: 'LEASE_GUARD_DATABASE',
   TABLE: 'LEASE_GUARD_TABLE',
   MYSQL_URL: 'LEASE_GUARD_MYSQL_URL',
+  /** The region of the cluster's Data API, when a function runs in another region. */
+  REGION: 'LEASE_GUARD_REGION',
+} as const;
+
+/**
+ * CloudWatch metrics the middleware emits (embedded metric format), one dimension: the job.
+ * The CDK constructs alarm on them, so both sides read the names from here.
+ */
+export const METRICS = {
+  namespace: 'LeaseGuard',
+  dimension: 'Job',
+  /** The body ran and returned. */
+  succeeded: 'RunSucceeded',
+  /** The body ran and threw. */
+  failed: 'RunFailed',
+  /** The claim lost; the reason is in the log line. */
+  skipped: 'Skipped',
+  /** The lease's state could not be known; the body did not run (fail closed). */
+  unavailable: 'LeaseUnavailable',
+  /** Milliseconds the claim took, retries included. */
+  claimLatency: 'ClaimLatency',
 } as const;
 
 export const DEFAULTS = {
