@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseGuardConfigError } from '../../src/errors.js';
 import { leaseUserGrantSql, leaseUserSql, passwordLiteral } from '../../src/lease/grants.js';
 import { migrate } from '../../src/lease/schema.js';
