@@ -52,3 +52,22 @@ export class LeaseStoreError extends LeaseGuardError {
     return this.kind === StoreErrorKind.TRANSIENT;
   }
 }
+
+/**
+ * The lease's state could not be known (the store failed past the retry budget, or permanently),
+ * so the body did not run. Thrown by default so the platform retries later; `cause` is the store error.
+ */
+export class LeaseUnavailableError extends LeaseGuardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LeaseUnavailableError';
+  }
+}
+
+/** Outside Lambda (`withLease`): the lease could not be renewed in time, or another holder took it. */
+export class LeaseLostError extends LeaseGuardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LeaseLostError';
+  }
+}

@@ -22,7 +22,11 @@ let sequence = 0;
  * ShedLock's lock-provider, storage and fuzz suites and client-go's acquire/renew table, plus the
  * per-tick, affinity and fencing cases only lease-guard has.
  */
-export function describeLeaseStoreContract(name: string, makeHarness: () => Promise<ContractHarness>): void {
+export function describeLeaseStoreContract(
+  name: string,
+  makeHarness: () => Promise<ContractHarness>,
+  { storage = 'sql' }: { storage?: 'sql' | 'memory' } = {},
+): void {
   describe(`lease store contract: ${name}`, () => {
     let harness: ContractHarness;
     let store: LeaseStore;
@@ -439,63 +443,61 @@ export function describeLeaseStoreContract(name: string, makeHarness: () => Prom
       });
     });
 
-    describe('storage (SQL stores)', () => {
-      const sql = () => {
-        if (!harness.executor || !harness.table) throw new Error('this harness has no raw SQL access');
-        return { executor: harness.executor, table: harness.table };
-      };
-      const rowOf = async (j: string) => {
-        const { executor, table } = sql();
-        return (await executor.execute({ sql: `SELECT * FROM \`${table}\` WHERE job = :job`, params: { job: j } }))
-          .rows[0];
-      };
+    if (storage === 'sql') {
+      describe('storage (SQL stores)', () => {
+        const sql = () => {
+          if (!harness.executor || !harness.table) throw new Error('this harness has no raw SQL access');
+          return { executor: harness.executor, table: harness.table };
+        };
+        const rowOf = async (j: string) => {
+          const { executor, table } = sql();
+          return (await executor.execute({ sql: `SELECT * FROM \`${table}\` WHERE job = :job`, params: { job: j } }))
+            .rows[0];
+        };
 
-      it('claims a row left by an old run whose lease ended a day ago', async (context) => {
-        if (!harness.executor) return context.skip();
-        const { executor, table } = sql();
-        const j = job('old-row');
-        await executor.execute({
-          sql: `INSERT INTO \`${table}\` (job, holder, fence, lease_until, claimed_at, created_at) VALUES (:job, 'me', 7, UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6))`,
-          params: { job: j },
+        it('claims a row left by an old run whose lease ended a day ago', async () => {
+          const { executor, table } = sql();
+          const j = job('old-row');
+          await executor.execute({
+            sql: `INSERT INTO \`${table}\` (job, holder, fence, lease_until, claimed_at, created_at) VALUES (:job, 'me', 7, UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6))`,
+            params: { job: j },
+          });
+          expect(await store.claim({ job: j, holder: holder('a'), leaseMs: MINUTE })).toEqual({
+            acquired: true,
+            fence: 8,
+          });
         });
-        expect(await store.claim({ job: j, holder: holder('a'), leaseMs: MINUTE })).toEqual({
-          acquired: true,
-          fence: 8,
+
+        it('heals a deleted row on the next claim', async () => {
+          const { executor, table } = sql();
+          const j = job('deleted');
+          await store.claim({ job: j, holder: holder('a'), leaseMs: 30 });
+          await executor.execute({ sql: `DELETE FROM \`${table}\` WHERE job = :job`, params: { job: j } });
+          expect((await store.claim({ job: j, holder: holder('b'), leaseMs: MINUTE })).acquired).toBe(true);
+          expect((await store.inspect(j))?.held).toBe(true);
+        });
+
+        it("touches only its own job's row", async () => {
+          const mine = job('mine');
+          const other = job('other');
+          await store.claim({ job: other, holder: holder('o'), leaseMs: 30 });
+          const before = await rowOf(other);
+          const h = holder('m');
+          const claim = await store.claim({ job: mine, holder: h, leaseMs: MINUTE });
+          if (!claim.acquired) throw new Error('claim lost');
+          await store.renew({ job: mine, holder: h, fence: claim.fence, leaseMs: MINUTE });
+          await store.release({ job: mine, holder: h, fence: claim.fence, outcome: 'success' });
+          expect(await rowOf(other)).toEqual(before);
+        });
+
+        it('keeps a live lease when a second store instance over the same table claims it', async () => {
+          const { createSqlLeaseStore } = await import('../../src/lease/sql-lease-store.js');
+          const second = createSqlLeaseStore(sql());
+          const j = job('instances');
+          await store.claim({ job: j, holder: holder('a'), leaseMs: MINUTE });
+          expect((await second.claim({ job: j, holder: holder('b'), leaseMs: MINUTE })).acquired).toBe(false);
         });
       });
-
-      it('heals a deleted row on the next claim', async (context) => {
-        if (!harness.executor) return context.skip();
-        const { executor, table } = sql();
-        const j = job('deleted');
-        await store.claim({ job: j, holder: holder('a'), leaseMs: 30 });
-        await executor.execute({ sql: `DELETE FROM \`${table}\` WHERE job = :job`, params: { job: j } });
-        expect((await store.claim({ job: j, holder: holder('b'), leaseMs: MINUTE })).acquired).toBe(true);
-        expect((await store.inspect(j))?.held).toBe(true);
-      });
-
-      it("touches only its own job's row", async (context) => {
-        if (!harness.executor) return context.skip();
-        const mine = job('mine');
-        const other = job('other');
-        await store.claim({ job: other, holder: holder('o'), leaseMs: 30 });
-        const before = await rowOf(other);
-        const h = holder('m');
-        const claim = await store.claim({ job: mine, holder: h, leaseMs: MINUTE });
-        if (!claim.acquired) throw new Error('claim lost');
-        await store.renew({ job: mine, holder: h, fence: claim.fence, leaseMs: MINUTE });
-        await store.release({ job: mine, holder: h, fence: claim.fence, outcome: 'success' });
-        expect(await rowOf(other)).toEqual(before);
-      });
-
-      it('keeps a live lease when a second store instance over the same table claims it', async (context) => {
-        if (!harness.executor) return context.skip();
-        const { createSqlLeaseStore } = await import('../../src/lease/sql-lease-store.js');
-        const second = createSqlLeaseStore(sql());
-        const j = job('instances');
-        await store.claim({ job: j, holder: holder('a'), leaseMs: MINUTE });
-        expect((await second.claim({ job: j, holder: holder('b'), leaseMs: MINUTE })).acquired).toBe(false);
-      });
-    });
+    }
   });
 }

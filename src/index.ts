@@ -1,0 +1,45 @@
+/**
+ * lease-guard: run a scheduled Lambda job once per tick and never twice at once.
+ * This entry never loads mysql2; the mysql2 executor and the local tools have their own entries.
+ */
+export { DEFAULTS, LEASE_ENV, METRICS } from './constants.js';
+export {
+  LeaseGuardConfigError,
+  LeaseGuardError,
+  LeaseLostError,
+  LeaseStoreError,
+  LeaseUnavailableError,
+  StoreErrorKind,
+} from './errors.js';
+export type { ClaimOutcome, RetryPolicy } from './lease/claim-with-retry.js';
+export type {
+  ClaimRequest,
+  ClaimResult,
+  LeaseState,
+  LeaseStore,
+  ReleaseRequest,
+  RenewRequest,
+} from './lease/lease-store.js';
+export { SkipReason } from './lease/lease-store.js';
+export { assertJobName, assertTableName } from './lease/names.js';
+export { createTableSql, migrate } from './lease/schema.js';
+export { createSqlLeaseStore, type SqlLeaseStoreOptions } from './lease/sql-lease-store.js';
+export { leaseGuard } from './middleware/lease-guard.js';
+export type { LeaseGuardLogger, LeaseGuardMetrics } from './middleware/observe.js';
+export {
+  type LeaseGuardOptions,
+  leaseGuardOptionsSchema,
+  parseLeaseGuardOptions,
+  type ResolvedLeaseGuardOptions,
+  type TickFunction,
+} from './middleware/options.js';
+export {
+  GuardSkipReason,
+  type Lease,
+  type LeaseGuardContext,
+  type LeaseSkipped,
+  type LeaseSkipReason,
+} from './middleware/types.js';
+export { type RunningLease, type WithLeaseOptions, type WithLeaseResult, withLease } from './middleware/with-lease.js';
+export { createDataApiExecutor } from './sql/data-api-executor.js';
+export type { SqlExecutor, SqlResult, SqlStatement, SqlValue } from './sql/executor.js';

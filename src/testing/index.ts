@@ -1,0 +1,2 @@
+/** `lease-guard/testing`: unit-test guarded handlers without a database. */
+export { MemoryLeaseStore, type MemoryLeaseStoreOptions } from './memory-store.js';

@@ -1,0 +1,195 @@
+import type {
+  ClaimRequest,
+  ClaimResult,
+  LeaseState,
+  LeaseStore,
+  ReleaseRequest,
+  RenewRequest,
+} from '../lease/lease-store.js';
+import { SkipReason } from '../lease/lease-store.js';
+import { assertJobName } from '../lease/names.js';
+import { assertDuration, assertHolderRef, errorText, normalizeClaim } from '../lease/validate.js';
+
+export interface MemoryLeaseStoreOptions {
+  /** The "database clock" in epoch milliseconds. Inject a fake one to step time in tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Row {
+  job: string;
+  holder: string | null;
+  fence: number;
+  leaseUntil: number;
+  claimedAt: number | null;
+  tick: number | null;
+  tickDone: number | null;
+  owner: string | null;
+  ownerSeen: number | null;
+  runs: number;
+  failures: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  releasedAt: number | null;
+  version: number;
+  createdAt: number;
+}
+
+/**
+ * The lease protocol in memory, with the SQL store's exact rules, for unit-testing guarded
+ * handlers without a database. It passes the same contract suite as the SQL store. One process
+ * only: it is not a lock between processes.
+ */
+export class MemoryLeaseStore implements LeaseStore {
+  readonly #rows = new Map<string, Row>();
+  readonly #now: () => number;
+
+  constructor(options: MemoryLeaseStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const c = normalizeClaim(request);
+    const now = this.#now();
+    const row = this.#rows.get(c.job) ?? this.#create(c.job, now);
+    const tick = c.tick?.getTime() ?? null;
+    const sameLiveHolder = row.holder === c.holder && row.leaseUntil > now;
+    let refusal: SkipReason | undefined;
+    if (sameLiveHolder) refusal = undefined;
+    else if (tick !== null && tick > now + c.maxTickAheadMs) refusal = SkipReason.FUTURE_TICK;
+    else if (tick !== null && tick < now - c.maxTickAgeMs) refusal = SkipReason.STALE_TICK;
+    else if (tick !== null && row.tickDone !== null && row.tickDone >= tick) refusal = SkipReason.TICK_DONE;
+    else if (row.leaseUntil > now) refusal = SkipReason.HELD;
+    else if (
+      c.owner !== null &&
+      row.owner !== null &&
+      row.owner !== c.owner &&
+      row.ownerSeen !== null &&
+      row.ownerSeen > now - c.failoverAfterMs
+    )
+      refusal = SkipReason.STANDBY;
+    if (refusal) return { acquired: false, reason: refusal };
+
+    if (!sameLiveHolder) {
+      row.fence += 1;
+      row.runs += 1;
+      row.claimedAt = now;
+    }
+    row.holder = c.holder;
+    row.leaseUntil = now + c.leaseMs;
+    row.tick = tick;
+    if (c.owner !== null) {
+      row.owner = c.owner;
+      row.ownerSeen = now;
+    }
+    row.version += 1;
+    return { acquired: true, fence: row.fence };
+  }
+
+  async release(request: ReleaseRequest): Promise<boolean> {
+    assertHolderRef(request);
+    const row = this.#own(request);
+    if (!row) return false;
+    const now = this.#now();
+    if (request.outcome === 'success') {
+      const minHoldMs = assertDuration(request.minHoldMs ?? 0, 'minHoldMs');
+      if (row.tick !== null && (row.tickDone === null || row.tick > row.tickDone)) row.tickDone = row.tick;
+      row.leaseUntil = Math.max(now, (row.claimedAt ?? now) + minHoldMs);
+    } else {
+      row.failures += 1;
+      row.lastError = errorText(request.error);
+      row.lastErrorAt = now;
+      row.leaseUntil = now;
+    }
+    row.releasedAt = now;
+    row.holder = null;
+    row.tick = null;
+    row.version += 1;
+    return true;
+  }
+
+  async renew(request: RenewRequest): Promise<boolean> {
+    assertHolderRef(request);
+    const leaseMs = assertDuration(request.leaseMs, 'leaseMs', { min: 1 });
+    const row = this.#own(request);
+    const now = this.#now();
+    if (!row || row.leaseUntil <= now) return false;
+    row.leaseUntil = now + leaseMs;
+    row.version += 1;
+    return true;
+  }
+
+  async inspect(job: string): Promise<LeaseState | undefined> {
+    const row = this.#rows.get(assertJobName(job));
+    return row ? this.#state(row) : undefined;
+  }
+
+  async list(): Promise<LeaseState[]> {
+    return [...this.#rows.values()].sort((a, b) => (a.job < b.job ? -1 : 1)).map((row) => this.#state(row));
+  }
+
+  async forceRelease(job: string): Promise<boolean> {
+    const row = this.#rows.get(assertJobName(job));
+    if (!row) return false;
+    const now = this.#now();
+    row.fence += 1;
+    row.leaseUntil = Math.min(row.leaseUntil, now);
+    row.releasedAt = now;
+    row.holder = null;
+    row.tick = null;
+    row.version += 1;
+    return true;
+  }
+
+  #own(ref: { job: string; holder: string; fence: number }): Row | undefined {
+    const row = this.#rows.get(ref.job);
+    return row && row.holder === ref.holder && row.fence === ref.fence ? row : undefined;
+  }
+
+  #create(job: string, now: number): Row {
+    const row: Row = {
+      job,
+      holder: null,
+      fence: 0,
+      leaseUntil: 0,
+      claimedAt: null,
+      tick: null,
+      tickDone: null,
+      owner: null,
+      ownerSeen: null,
+      runs: 0,
+      failures: 0,
+      lastError: null,
+      lastErrorAt: null,
+      releasedAt: null,
+      version: 0,
+      createdAt: now,
+    };
+    this.#rows.set(job, row);
+    return row;
+  }
+
+  #state(row: Row): LeaseState {
+    const now = this.#now();
+    const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+    return {
+      job: row.job,
+      holder: row.holder,
+      fence: row.fence,
+      leaseUntil: new Date(row.leaseUntil),
+      claimedAt: date(row.claimedAt),
+      tick: date(row.tick),
+      tickDone: date(row.tickDone),
+      owner: row.owner,
+      ownerSeen: date(row.ownerSeen),
+      runs: row.runs,
+      failures: row.failures,
+      lastError: row.lastError,
+      lastErrorAt: date(row.lastErrorAt),
+      releasedAt: date(row.releasedAt),
+      version: row.version,
+      createdAt: new Date(row.createdAt),
+      dbNow: new Date(now),
+      held: row.leaseUntil > now,
+    };
+  }
+}
