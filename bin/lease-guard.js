@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The published entry point: the compiled CLI in dist/ (built by `npm run build`, run on install by `prepare`).
+let cli;
+try {
+  cli = await import('../dist/cli/main.js');
+} catch (error) {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/cli/main.js')) throw error;
+  process.stderr.write('lease-guard: the CLI is not built yet; run `npm run build` in the package directory.\n');
+  process.exit(1);
+}
+await cli.main(process.argv);

@@ -1,0 +1,36 @@
+/**
+ * The `lease-guard` command. Each subcommand lives in its own file under `commands/` and registers
+ * itself here. User mistakes end in one line on stderr and exit code 1, never a stack trace.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { registerLocalCommand } from './commands/local.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function createProgram(): Command {
+  const program = new Command('lease-guard')
+    .description('Guard scheduled Lambda jobs with a one-UPDATE lease on Aurora MySQL through the RDS Data API.')
+    .version(version)
+    .showHelpAfterError('(run lease-guard --help for usage)');
+  registerLocalCommand(program);
+  return program;
+}
+
+/** Runs the command line; sets `process.exitCode` instead of exiting, so output is flushed. */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const program = createProgram().exitOverride();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    process.exitCode = reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  // Commander has already printed its own message (unknown option, bad argument, --help).
+  if (error instanceof CommanderError) return error.exitCode;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`lease-guard: ${message}\n`);
+  return 1;
+}
