@@ -4,10 +4,9 @@ import type { ClaimRequest, ClaimResult, LeaseState, LeaseStore, ReleaseRequest,
 import { SkipReason } from './lease-store.js';
 import { assertJobName, assertTableName } from './names.js';
 import {
+  CLAIM_SCALE,
   claimSql,
   ensureRowSql,
-  explainSql,
-  fenceSql,
   forceReleaseSql,
   inspectSql,
   listSql,
@@ -15,6 +14,7 @@ import {
   releaseFailureSql,
   releaseSuccessSql,
   renewSql,
+  verdictSql,
 } from './sql.js';
 import { fromSqlTime, toMicros, toSqlTime } from './time.js';
 import { assertDuration, assertHolderRef, errorText, normalizeClaim } from './validate.js';
@@ -26,17 +26,16 @@ export interface SqlLeaseStoreOptions {
 }
 
 /**
- * The lease protocol over any SQL executor. Round trips: a loser 1 (2 where the driver does not
- * report the refusal reason), a winner 1 plus the release (plus 1 where the driver does not report
- * the fencing token). A missing row costs one insert and one more claim, once.
+ * The lease protocol over any SQL executor. Round trips: a loser 1, a winner 1 plus the release;
+ * each 1 more where the driver does not report `LAST_INSERT_ID(expr)`. A missing row costs one
+ * insert and one more claim, once.
  */
 export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
   const { executor } = options;
   const table = assertTableName(options.table ?? DEFAULTS.table);
   const sql = {
     claim: claimSql(table),
-    explain: explainSql(table),
-    fence: fenceSql(table),
+    verdict: verdictSql(table),
     ensureRow: ensureRowSql(table),
     releaseSuccess: releaseSuccessSql(table),
     releaseFailure: releaseFailureSql(table),
@@ -62,23 +61,15 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     for (let pass = 0; ; pass++) {
       const result = await executor.execute({ sql: sql.claim, params }, execOptions);
       if (result.affectedRows > 0) {
-        if (result.insertId !== undefined && result.insertId > 0) return { acquired: true, fence: result.insertId };
-        const read = await executor.execute({ sql: sql.fence, params: { job: c.job, holder: c.holder } }, execOptions);
-        const fence = Number(read.rows[0]?.fence);
-        // The row changed hands between the two statements: our lease is already gone.
-        if (!Number.isSafeInteger(fence) || fence < 1) return { acquired: false, reason: SkipReason.HELD };
-        return { acquired: true, fence };
+        if (result.insertId !== undefined && result.insertId > 0) return decode(result.insertId);
+        // The driver did not report the answer: read the row as the claim left it.
+        const { rows } = await executor.execute({ sql: sql.verdict, params: { job: c.job } }, execOptions);
+        const row = rows[0];
+        if (row?.holder === c.holder) return { acquired: true, fence: Number(row.fence) };
+        // Lost, or won and lost again already; a concurrent claim may have overwritten the code.
+        return { acquired: false, reason: REASON_CODES[Number(row?.claim_reason)] ?? SkipReason.HELD };
       }
-      // The refusal reason, from the claim itself where the driver reports it, else from one read.
-      // Either way "no code at all" means no row: create it and claim once more.
-      let code = result.insertId;
-      if (code === undefined) {
-        const read = await executor.execute({ sql: sql.explain, params }, execOptions);
-        code = read.rows.length === 0 ? 0 : Number(read.rows[0]?.reason);
-        // A row that would accept the claim now was contended a moment ago.
-        if (code === 0 && read.rows.length > 0) return { acquired: false, reason: SkipReason.HELD };
-      }
-      if (code !== 0 || pass > 0) return { acquired: false, reason: REASON_CODES[code] ?? SkipReason.HELD };
+      if (pass > 0) return { acquired: false, reason: SkipReason.HELD };
       await executor.execute({ sql: sql.ensureRow, params: { job: c.job } }, execOptions);
     }
   }
@@ -121,6 +112,13 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
   }
 
   return { claim, release, renew, inspect, list, forceRelease };
+}
+
+/** The claim's answer: `fence × 8` when it won, else the refusal code. */
+function decode(answer: number): ClaimResult {
+  const code = answer % CLAIM_SCALE;
+  if (code === 0) return { acquired: true, fence: answer / CLAIM_SCALE };
+  return { acquired: false, reason: REASON_CODES[code] ?? SkipReason.HELD };
 }
 
 function text(value: unknown): string | null {

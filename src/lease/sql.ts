@@ -4,6 +4,7 @@
  * - Single-table `SET` runs left to right, so expressions that read old values come first.
  * - Every statement that matches a row also changes it (`version + 1`), so drivers that count
  *   matched rows and drivers that count changed rows give the same answer.
+ * - Release and renew are keyed by holder and fence: a stale holder changes nothing.
  */
 
 import { SkipReason } from './lease-store.js';
@@ -13,7 +14,7 @@ const NOW = 'UTC_TIMESTAMP(6)';
 const TICK = 'CAST(:tick AS DATETIME(6))';
 const SAME_LIVE_HOLDER = `(holder <=> :holder AND lease_until > ${NOW})`;
 
-/** Codes the claim's WHERE clause reports through `LAST_INSERT_ID(expr)`; 0 means the claim may win. */
+/** Refusal codes of a claim; 0 means it won. */
 export const REASON_CODES: Readonly<Record<number, SkipReason>> = {
   1: SkipReason.HELD,
   2: SkipReason.TICK_DONE,
@@ -21,6 +22,9 @@ export const REASON_CODES: Readonly<Record<number, SkipReason>> = {
   4: SkipReason.FUTURE_TICK,
   5: SkipReason.STANDBY,
 };
+
+/** A won claim's answer is `fence × CLAIM_SCALE`; a refused one's is its code, below the scale. */
+export const CLAIM_SCALE = 8;
 
 /**
  * Why this row refuses the claim, or 0 when it accepts it. Tick checks come first: they say
@@ -37,34 +41,37 @@ const REASON = `CASE
     ELSE 0
   END`;
 
+const WON = 'claim_reason = 0';
+const NEW_HOLDER = `(${WON} AND NOT ${SAME_LIVE_HOLDER})`;
+
 /**
- * The claim: one UPDATE. The WHERE clause records the refusal reason with LAST_INSERT_ID, so a
- * driver that reports it tells a loser why in the same round trip (and 0 with no row matched means
- * the row is missing); a winner's SET overwrites it with the new fence. A live claim re-issued by
- * the same holder keeps its fence; every other win bumps it.
+ * The claim: one UPDATE that matches the job's row whatever the verdict, so its answer always
+ * comes back in the same round trip where the driver reports `LAST_INSERT_ID(expr)` for a changed
+ * row (mysql2; JDBC's generated keys, hence the Data API): `fence × 8` for a win, the refusal code
+ * for a loss. The verdict is computed once, into `claim_reason`, then read by the assignments after
+ * it (single-table SET runs left to right; the ones that read the old holder come before it
+ * changes). Only a win changes the lease; a loss changes just the bookkeeping columns. No row
+ * matched means the row is missing. A live claim re-issued by the same holder keeps its fence.
  */
 export function claimSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
-  fence = LAST_INSERT_ID(IF(${SAME_LIVE_HOLDER}, fence, fence + 1)),
-  runs = runs + IF(${SAME_LIVE_HOLDER}, 0, 1),
-  claimed_at = IF(${SAME_LIVE_HOLDER}, claimed_at, ${NOW}),
-  holder = :holder,
-  lease_until = ${NOW} + INTERVAL :lease_us MICROSECOND,
-  tick = ${TICK},
-  owner = COALESCE(:owner, owner),
-  owner_seen = IF(:owner IS NULL, owner_seen, ${NOW}),
+  claim_reason = ${REASON},
+  fence = IF(${NEW_HOLDER}, fence + 1, fence),
+  runs = IF(${NEW_HOLDER}, runs + 1, runs),
+  claimed_at = IF(${NEW_HOLDER}, ${NOW}, claimed_at),
+  holder = IF(${WON}, :holder, holder),
+  lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until),
+  tick = IF(${WON}, ${TICK}, tick),
+  owner = IF(${WON}, COALESCE(:owner, owner), owner),
+  owner_seen = IF(${WON} AND :owner IS NOT NULL, ${NOW}, owner_seen),
+  last_claim = LAST_INSERT_ID(IF(${WON}, fence * ${CLAIM_SCALE}, claim_reason)),
   version = version + 1
-WHERE job = :job AND LAST_INSERT_ID(${REASON}) = 0`;
+WHERE job = :job`;
 }
 
-/** The loser's explanation where the driver did not report the claim's reason: no row means missing. */
-export function explainSql(table: string): string {
-  return `SELECT ${REASON} AS reason FROM ${quoteTable(table)} WHERE job = :job`;
-}
-
-/** The winner's token where the driver did not report it. */
-export function fenceSql(table: string): string {
-  return `SELECT fence FROM ${quoteTable(table)} WHERE job = :job AND holder = :holder`;
+/** The claim's verdict where the driver did not report it: the row as the claim left it. */
+export function verdictSql(table: string): string {
+  return `SELECT holder, fence, claim_reason FROM ${quoteTable(table)} WHERE job = :job`;
 }
 
 /** Creates a job's row; a no-op (not an ignored error) when it exists. */
