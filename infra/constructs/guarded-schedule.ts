@@ -162,11 +162,20 @@ export interface GuardedScheduleProps {
 
   /**
    * Whether to alarm when no run succeeded (`RunSucceeded` sum below 1) for `noSuccessTicks` ticks.
-   * The metric is per region: with the job in several regions, the winner may be elsewhere.
    *
    * @default true
    */
   readonly noSuccessAlarm?: boolean;
+
+  /**
+   * Whether the same job is also deployed in other regions. CloudWatch metrics and alarms are
+   * regional and the lease lets one region win each tick (in affinity mode, the owner keeps
+   * winning), so the no-success alarm then counts this region's skips as well as its successes:
+   * it fires when no invocation here reached a decision, not when another region did the work.
+   *
+   * @default false
+   */
+  readonly multiRegion?: boolean;
 
   /**
    * How many ticks in a row without a successful run raise the no-success alarm.
@@ -191,7 +200,10 @@ export class GuardedSchedule extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** The function reported errors (a failed run or a fail-closed lease) in the last 5 minutes. */
   readonly errorsAlarm: cloudwatch.Alarm;
-  /** No run succeeded for `noSuccessTicks` ticks; absent when `noSuccessAlarm` is false. */
+  /**
+   * No run succeeded (with `multiRegion`: none succeeded or skipped here) for `noSuccessTicks`
+   * ticks; absent when `noSuccessAlarm` is false.
+   */
   readonly noSuccessAlarm?: cloudwatch.Alarm;
   /** Something is waiting in the dead-letter queue: a tick was dropped. */
   readonly deadLetterAlarm: cloudwatch.Alarm;
@@ -314,9 +326,22 @@ export class GuardedSchedule extends Construct {
       const ticks = props.noSuccessTicks ?? 3;
       const interval = tickInterval(props);
       checkAlarmWindow(interval, ticks);
+      const sum = { period: interval, statistic: cloudwatch.Stats.SUM };
+      const succeeded = this.metric(METRICS.succeeded, sum);
+      // Metrics are regional. With the job in several regions, a tick another region ran shows here
+      // only as a skip, so this region's alarm counts skips too: it means "nothing decided here".
+      const metric = props.multiRegion
+        ? new cloudwatch.MathExpression({
+            expression: 'FILL(succeeded, 0) + FILL(skipped, 0)',
+            usingMetrics: { succeeded, skipped: this.metric(METRICS.skipped, sum) },
+            period: interval,
+            label: 'Runs succeeded or skipped',
+          })
+        : succeeded;
+      const what = props.multiRegion ? 'no run succeeded or was skipped in this region' : 'no successful run';
       this.noSuccessAlarm = new cloudwatch.Alarm(this, 'NoSuccessAlarm', {
-        alarmDescription: `lease-guard job ${this.job}: no successful run for ${ticks} ticks of ${interval.toHumanString()}.`,
-        metric: this.metric(METRICS.succeeded, { period: interval, statistic: cloudwatch.Stats.SUM }),
+        alarmDescription: `lease-guard job ${this.job}: ${what} for ${ticks} ticks of ${interval.toHumanString()}.`,
+        metric,
         threshold: 1,
         evaluationPeriods: ticks,
         datapointsToAlarm: ticks,

@@ -193,6 +193,35 @@ describe('GuardedSchedule', () => {
     Template.fromStack(other).resourceCountIs('AWS::CloudWatch::Alarm', 2);
   });
 
+  it('counts skips as well as successes in the no-success alarm of a multi-region job', () => {
+    const stack = stackIn();
+    guarded(stack, { multiRegion: true });
+    const stat = (metricName: string) => ({
+      Id: metricName === 'RunSucceeded' ? 'succeeded' : 'skipped',
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'LeaseGuard',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'Job', Value: 'nightly-report' }],
+        },
+        Period: 300,
+        Stat: 'Sum',
+      },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(succeeded, 0) + FILL(skipped, 0)' }),
+        stat('RunSucceeded'),
+        stat('Skipped'),
+      ]),
+      EvaluationPeriods: 3,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
   it('points a function in another region at the cluster with LEASE_GUARD_REGION', () => {
     const stack = stackIn('us-east-1');
     guarded(stack, { clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN, clusterRegion: 'eu-west-1' });
