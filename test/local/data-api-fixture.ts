@@ -18,6 +18,8 @@ export function localClient(server: DataApiServer, config: RDSDataClientConfig =
 export interface LocalDataApi {
   readonly server: DataApiServer;
   readonly client: RDSDataClient;
+  /** The database behind the server, for checks that bypass the Data API. */
+  readonly mysqlUrl: string;
   readonly database: string;
   close(): Promise<void>;
 }
@@ -34,6 +36,7 @@ export async function startLocalDataApi(
   return {
     server,
     client,
+    mysqlUrl,
     database: new URL(mysqlUrl).pathname.slice(1),
     async close() {
       client.destroy();
