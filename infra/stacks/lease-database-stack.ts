@@ -1,0 +1,84 @@
+import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { LeaseTable } from '../constructs/lease-table.js';
+
+export interface LeaseDatabaseStackProps extends StackProps {
+  /**
+   * Let the cluster pause at 0 ACU after 5 idle minutes. Cheap for rare jobs, but the first call
+   * after a pause waits for the resume (about 15 s; the middleware retries it within its budget).
+   *
+   * @default false (stays at 0.5 ACU)
+   */
+  readonly scaleToZero?: boolean;
+}
+
+/** Where another region finds the lease database: the ARNs, read from this stack's outputs. */
+export interface LeaseDatabaseReference {
+  readonly clusterArn: string;
+  readonly secretArn: string;
+  readonly clusterRegion: string;
+}
+
+/** The database name the cluster creates and the lease table lives in. */
+export const LEASE_DATABASE = 'lease_guard';
+
+/**
+ * The primary region's Aurora Serverless v2 MySQL cluster with the Data API, and the lease table
+ * with its least-privilege user. The VPC has no NAT gateway: nothing in it calls out, and guarded
+ * functions reach the cluster through the Data API, which lives outside the VPC.
+ */
+export class LeaseDatabaseStack extends Stack {
+  readonly cluster: rds.DatabaseCluster;
+  readonly leaseTable: LeaseTable;
+  /** The lease user's credentials, for guarded functions. */
+  readonly leaseSecret: secretsmanager.ISecret;
+  private readonly clusterArnOutput: CfnOutput;
+  private readonly leaseSecretArnOutput: CfnOutput;
+
+  constructor(scope: Construct, id: string, props: LeaseDatabaseStackProps = {}) {
+    super(scope, id, props);
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'Database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+    });
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      // 3.10 is a long-term-support line of Aurora MySQL 3 (MySQL 8.0); scaling to 0 needs 3.08+.
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
+      writer: rds.ClusterInstance.serverlessV2('Writer'),
+      serverlessV2MinCapacity: props.scaleToZero ? 0 : 0.5,
+      serverlessV2MaxCapacity: 2,
+      enableDataApi: true,
+      defaultDatabaseName: LEASE_DATABASE,
+      storageEncrypted: true,
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    });
+    this.leaseTable = new LeaseTable(this, 'LeaseTable', { cluster: this.cluster, databaseName: LEASE_DATABASE });
+    this.leaseSecret = this.leaseTable.userSecret as secretsmanager.ISecret;
+
+    this.clusterArnOutput = new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn });
+    this.leaseSecretArnOutput = new CfnOutput(this, 'LeaseSecretArn', { value: this.leaseSecret.secretArn });
+  }
+
+  /**
+   * The database as a stack in another region sees it. CDK refuses a cross-region reference to a
+   * secret (its ARN ends in a random suffix, so it cannot be rebuilt from a name), so the ARNs go
+   * through this stack's outputs and CloudFormation's `Fn::GetStackOutput`, resolved at deploy time:
+   * no custom resource, no SSM parameter, and it synthesises offline. The reading stack deploys
+   * after this one; if an ARN ever changes, deploy the reading stacks again.
+   */
+  referenceFrom(consumer: Stack): LeaseDatabaseReference {
+    consumer.addStackDependency(this, 'reads the lease database ARNs from its outputs');
+    const output = (cfnOutput: CfnOutput) =>
+      Fn.getStackOutput(this.stackName, this.resolve(cfnOutput.logicalId) as string, this.region);
+    return {
+      clusterArn: output(this.clusterArnOutput),
+      secretArn: output(this.leaseSecretArnOutput),
+      clusterRegion: this.region,
+    };
+  }
+}
