@@ -218,40 +218,8 @@ export class GuardedSchedule extends Construct {
     const database = literalIdentifier(props.databaseName, 'databaseName');
     const table = literalIdentifier(props.tableName ?? DEFAULTS.table, 'tableName');
     const target = resolveDatabase(this, props);
-    const timeout = props.timeout ?? Duration.minutes(1);
-    checkDuration(
-      'timeout',
-      timeout,
-      Duration.seconds(1),
-      Duration.minutes(15),
-      'Lambda allows 1 second to 15 minutes',
-    );
-    const retryAttempts = props.retryAttempts ?? 10;
-    checkInteger('retryAttempts', retryAttempts, 0, 185, 'EventBridge Scheduler allows 0 to 185');
-    const maxEventAge = props.maxEventAge ?? STALE_AFTER;
-    checkDuration(
-      'maxEventAge',
-      maxEventAge,
-      Duration.minutes(1),
-      Duration.hours(24),
-      'EventBridge Scheduler allows 1 minute to 24 hours',
-    );
-    const functionRetryAttempts = props.functionRetryAttempts ?? 2;
-    checkInteger('functionRetryAttempts', functionRetryAttempts, 0, 2, 'Lambda allows 0 to 2');
-    const functionMaxEventAge = props.functionMaxEventAge ?? STALE_AFTER;
-    checkDuration(
-      'functionMaxEventAge',
-      functionMaxEventAge,
-      Duration.minutes(1),
-      Duration.hours(6),
-      'Lambda allows 1 minute to 6 hours',
-    );
-    const input = props.input ?? {};
-    if ('scheduledTime' in input) {
-      throw new Error(
-        'input must not set scheduledTime: it is always <aws.scheduler.scheduled-time>, the tick the middleware reads.',
-      );
-    }
+    const { timeout, retryAttempts, maxEventAge, functionRetryAttempts, functionMaxEventAge, input } =
+      resolveDelivery(props);
     const reserved = Object.keys(props.environment ?? {}).filter((name) => name.startsWith('LEASE_GUARD_'));
     if (reserved.length > 0) {
       throw new Error(
@@ -363,6 +331,48 @@ export class GuardedSchedule extends Construct {
       ...props,
     });
   }
+}
+
+interface Delivery {
+  readonly timeout: Duration;
+  readonly retryAttempts: number;
+  readonly maxEventAge: Duration;
+  readonly functionRetryAttempts: number;
+  readonly functionMaxEventAge: Duration;
+  readonly input: Readonly<Record<string, unknown>>;
+}
+
+/** The timing and retry props with their defaults, checked against what the services accept. */
+function resolveDelivery(props: GuardedScheduleProps): Delivery {
+  const timeout = props.timeout ?? Duration.minutes(1);
+  checkDuration('timeout', timeout, Duration.seconds(1), Duration.minutes(15), 'Lambda allows 1 second to 15 minutes');
+  const retryAttempts = props.retryAttempts ?? 10;
+  checkInteger('retryAttempts', retryAttempts, 0, 185, 'EventBridge Scheduler allows 0 to 185');
+  const maxEventAge = props.maxEventAge ?? STALE_AFTER;
+  checkDuration(
+    'maxEventAge',
+    maxEventAge,
+    Duration.minutes(1),
+    Duration.hours(24),
+    'EventBridge Scheduler allows 1 minute to 24 hours',
+  );
+  const functionRetryAttempts = props.functionRetryAttempts ?? 2;
+  checkInteger('functionRetryAttempts', functionRetryAttempts, 0, 2, 'Lambda allows 0 to 2');
+  const functionMaxEventAge = props.functionMaxEventAge ?? STALE_AFTER;
+  checkDuration(
+    'functionMaxEventAge',
+    functionMaxEventAge,
+    Duration.minutes(1),
+    Duration.hours(6),
+    'Lambda allows 1 minute to 6 hours',
+  );
+  const input = props.input ?? {};
+  if ('scheduledTime' in input) {
+    throw new Error(
+      'input must not set scheduledTime: it is always <aws.scheduler.scheduled-time>, the tick the middleware reads.',
+    );
+  }
+  return { timeout, retryAttempts, maxEventAge, functionRetryAttempts, functionMaxEventAge, input };
 }
 
 interface DatabaseTarget {
