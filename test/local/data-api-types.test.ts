@@ -91,8 +91,8 @@ const CASES: readonly TypeCase[] = [
   {
     column: 'c_double',
     ddl: 'DOUBLE',
-    param: { value: { doubleValue: 2.718281828 } },
-    field: { doubleValue: 2.718281828 },
+    param: { value: { doubleValue: 1234.5678 } },
+    field: { doubleValue: 1234.5678 },
     meta: { type: 8, typeName: 'DOUBLE' },
   },
   {
