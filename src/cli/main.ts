@@ -21,7 +21,7 @@ export function createProgram(): Command {
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   const program = createProgram().exitOverride();
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync([...argv], { from: 'node' });
   } catch (error) {
     process.exitCode = reportError(error);
   }

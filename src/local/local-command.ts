@@ -105,13 +105,15 @@ export async function startLocal(options: Pick<LocalOptions, 'port' | 'table' | 
 export async function runLocal(options: LocalOptions = {}): Promise<void> {
   const out = options.out ?? ((text) => process.stdout.write(text));
   const note = options.note ?? ((line) => process.stderr.write(`${line}\n`));
-  const external = process.env[LEASE_ENV.MYSQL_URL];
-  note(
-    external
-      ? `lease-guard local: using ${redact(new URL(external))}`
-      : 'lease-guard local: starting a throwaway database…',
-  );
-  const local = await startLocal(options);
+  // Listen before starting: a signal during start-up still gets a clean stop once start-up is done.
+  const stopRequest = nextStopSignal();
+  let local: RunningLocal;
+  try {
+    local = await startLocal({ ...options, note });
+  } catch (error) {
+    stopRequest.dispose();
+    throw error;
+  }
   if (options.json) {
     out(`${JSON.stringify(local.env)}\n`);
   } else {
@@ -125,15 +127,7 @@ export async function runLocal(options: LocalOptions = {}): Promise<void> {
     `lease-guard local: Data API at ${local.server.url}, database ${local.env.LEASE_GUARD_DATABASE}, table ${local.env.LEASE_GUARD_TABLE} ready. Paste the lines above into another shell; Ctrl-C here stops everything.`,
   );
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (received: NodeJS.Signals): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(received);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const signal = await stopRequest.signal;
   // A second signal during cleanup means "now": leave at once, the database's exit hook still kills it.
   const force = (): void => process.exit(130);
   process.once('SIGINT', force);
@@ -143,4 +137,21 @@ export async function runLocal(options: LocalOptions = {}): Promise<void> {
   process.off('SIGINT', force);
   process.off('SIGTERM', force);
   note('lease-guard local: stopped.');
+}
+
+function nextStopSignal(): { readonly signal: Promise<NodeJS.Signals>; dispose(): void } {
+  let onSignal: (received: NodeJS.Signals) => void = () => undefined;
+  const dispose = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (received) => {
+      dispose();
+      resolve(received);
+    };
+  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signal, dispose };
 }
