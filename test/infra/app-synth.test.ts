@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -11,15 +11,19 @@ const run = promisify(execFile);
 // with the local esbuild.
 describe('cdk synth of the example app', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'lease-guard-synth-'));
-  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+  const readJson = (file: string) => JSON.parse(readFileSync(join(outdir, file), 'utf8'));
 
-  it('synthesises the database stack and a jobs stack per region', async () => {
+  beforeAll(async () => {
     await run('npx', ['cdk', 'synth', '--no-notices', '-q', '-o', outdir], {
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
       timeout: 120_000,
     });
-    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
-    const stacks = Object.entries(manifest.artifacts as Record<string, { type: string; environment: string }>)
+  }, 150_000);
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('writes the database stack and a jobs stack per region, for any account', () => {
+    const artifacts = readJson('manifest.json').artifacts as Record<string, { type: string; environment: string }>;
+    const stacks = Object.entries(artifacts)
       .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack')
       .map(([id, artifact]) => [id, artifact.environment]);
     expect(Object.fromEntries(stacks)).toEqual({
@@ -27,21 +31,43 @@ describe('cdk synth of the example app', () => {
       'LeaseGuardJobs-us-east-1': 'aws://unknown-account/us-east-1',
       'LeaseGuardJobs-eu-west-1': 'aws://unknown-account/eu-west-1',
     });
-
-    const template = (id: string) => JSON.parse(readFileSync(join(outdir, `${id}.template.json`), 'utf8'));
-    const types = (id: string) => Object.values<{ Type: string }>(template(id).Resources).map((r) => r.Type);
+    const types = (id: string) =>
+      Object.values<{ Type: string }>(readJson(`${id}.template.json`).Resources).map((r) => r.Type);
     expect(types('LeaseGuardDatabase')).toEqual(
       expect.arrayContaining(['AWS::RDS::DBCluster', 'Custom::LeaseGuardTable', 'AWS::SecretsManager::Secret']),
     );
     for (const id of ['LeaseGuardJobs-us-east-1', 'LeaseGuardJobs-eu-west-1']) {
       expect(types(id).filter((type) => type === 'AWS::Scheduler::Schedule')).toHaveLength(2);
     }
+  });
 
-    // Every function was bundled into one ESM file: the two guarded handlers and the migration.
-    const assets = Object.values<{ source: { path: string; packaging: string } }>(
-      JSON.parse(readFileSync(join(outdir, 'LeaseGuardJobs-eu-west-1.assets.json'), 'utf8')).files,
-    ).filter((asset) => asset.source.packaging === 'zip');
-    expect(assets.length).toBeGreaterThan(0);
-    for (const asset of assets) expect(existsSync(join(outdir, asset.source.path, 'index.mjs'))).toBe(true);
+  it('bundles every function into one ES module that loads in Node', async () => {
+    const stacks = ['LeaseGuardDatabase', 'LeaseGuardJobs-us-east-1', 'LeaseGuardJobs-eu-west-1'];
+    const bundles = new Set(
+      stacks.flatMap((id) =>
+        Object.values<{ source: { path: string; packaging: string } }>(readJson(`${id}.assets.json`).files)
+          .filter((asset) => asset.source.packaging === 'zip')
+          .map((asset) => join(outdir, asset.source.path))
+          .filter((dir) => existsSync(join(dir, 'index.mjs'))),
+      ),
+    );
+    // The migration and the two example handlers; aws-cdk-lib's own framework functions are not ESM.
+    expect(bundles.size).toBe(3);
+    // The guarded handlers read their LEASE_GUARD_* settings at import, as on a cold start.
+    const env = {
+      ...process.env,
+      AWS_REGION: 'us-east-1',
+      LEASE_GUARD_RESOURCE_ARN: 'arn:aws:rds:us-east-1:123456789012:cluster:lease-db',
+      LEASE_GUARD_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:lease-user-AbC123',
+      LEASE_GUARD_DATABASE: 'lease_guard',
+    };
+    for (const dir of bundles) {
+      const script = "const m = await import('./index.mjs'); console.log(typeof m.handler);";
+      const { stdout } = await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
+        cwd: dir,
+        env,
+      });
+      expect(stdout.trim()).toBe('function');
+    }
   });
 });
