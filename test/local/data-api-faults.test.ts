@@ -7,6 +7,7 @@ import {
 import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataApiOperation } from '../../src/local/data-api/index.js';
+import { until } from '../support/until.js';
 import { LOCAL_ARNS, type LocalDataApi, localClient, startLocalDataApi } from './data-api-fixture.js';
 
 describe('fault hooks of the local Data API', () => {
@@ -52,6 +53,22 @@ describe('fault hooks of the local Data API', () => {
     await expect(local.client.send(new BeginTransactionCommand(LOCAL_ARNS))).rejects.toBeInstanceOf(
       DatabaseResumingException,
     );
+  });
+
+  it('retires a fault after forMs', async () => {
+    const fault = local.server.faults.inject({ exception: 'DatabaseResumingException', forMs: 50 });
+    await expect(send({ sql: 'SELECT 1' })).rejects.toBeInstanceOf(DatabaseResumingException);
+    await until(
+      async () =>
+        await send({ sql: 'SELECT 1' }).then(
+          () => true,
+          () => false,
+        ),
+      { what: 'the fault to retire' },
+    );
+    const hits = fault.hits;
+    await send({ sql: 'SELECT 1' });
+    expect(fault.hits).toBe(hits);
   });
 
   it('stops a fault when removed', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { ExecuteStatementCommand } from '@aws-sdk/client-rds-data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from './data-api-fixture.js';
@@ -127,6 +128,17 @@ describe('the local Data API over raw HTTP', () => {
       socket.write('\u0000\u0001 not http at all\r\n\r\n');
     });
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    await stillServes();
+  });
+
+  it('survives a client that hangs up in the middle of a body', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(local.server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      'POST /Execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"sql":',
+    );
+    socket.destroy();
     await stillServes();
   });
 

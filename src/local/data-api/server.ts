@@ -96,11 +96,12 @@ export function createDataApiHttpServer(ctx: ExecutionContext, faults: FaultTabl
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('x-amzn-RequestId', randomUUID());
     const body = await readBody(req, options.maxRequestBytes);
+    if (body === CLIENT_GONE) return;
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
     const name = path.slice(path.lastIndexOf('/') + 1);
     const selected = req.method === 'POST' ? ROUTES[name] : undefined;
     try {
-      if (body === undefined) {
+      if (body === TOO_LARGE) {
         throw new DataApiError(
           'BadRequestException',
           `The request is larger than the ${options.maxRequestBytes}-byte limit.`,
@@ -158,19 +159,27 @@ function sendError(res: ServerResponse, error: DataApiError): void {
   res.end(body);
 }
 
-/** The body as text, or undefined when it is over the limit (it is still read, up to the drain limit). */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+const TOO_LARGE = Symbol('too large');
+const CLIENT_GONE = Symbol('client gone');
+
+/** The body as text; over the limit it is still read (up to the drain limit) so the client hears the answer. */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE | typeof CLIENT_GONE> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > DRAIN_LIMIT_BYTES) {
-      req.destroy();
-      return undefined;
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > DRAIN_LIMIT_BYTES) {
+        req.destroy();
+        return CLIENT_GONE;
+      }
+      if (size <= limit) chunks.push(chunk as Buffer);
     }
-    if (size <= limit) chunks.push(chunk as Buffer);
+  } catch {
+    // The client hung up mid-body: nobody is left to answer.
+    return CLIENT_GONE;
   }
-  return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
+  return size > limit ? TOO_LARGE : Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(body: string): unknown {
