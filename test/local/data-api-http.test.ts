@@ -93,6 +93,7 @@ describe('the local Data API over raw HTTP', () => {
       /formatRecordsAs/,
     ],
     ['an unknown path', '/Nope', '{}', 404, 'UnknownOperationException', /Nope/],
+    ['a path named like an object member', '/constructor', '{}', 404, 'UnknownOperationException', /constructor/],
     ['the deprecated ExecuteSql', '/ExecuteSql', '{}', 400, 'BadRequestException', /ExecuteSql isn't supported/],
   ])('answers %s with the service error', async (_what, path, body, status, errorType, message) => {
     const answer = await post(path, body);

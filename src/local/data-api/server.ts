@@ -99,7 +99,7 @@ export function createDataApiHttpServer(ctx: ExecutionContext, faults: FaultTabl
     if (body === CLIENT_GONE) return;
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
     const name = path.slice(path.lastIndexOf('/') + 1);
-    const selected = req.method === 'POST' ? ROUTES[name] : undefined;
+    const selected = req.method === 'POST' && Object.hasOwn(ROUTES, name) ? ROUTES[name] : undefined;
     try {
       if (body === TOO_LARGE) {
         throw new DataApiError(
@@ -113,8 +113,9 @@ export function createDataApiHttpServer(ctx: ExecutionContext, faults: FaultTabl
           "ExecuteSql isn't supported for Aurora Serverless v2 and provisioned DB clusters. Use ExecuteStatement.",
         );
       }
-      if (!selected)
+      if (!selected) {
         throw new DataApiError('UnknownOperationException', `Unknown operation ${req.method} ${path || '/'}`);
+      }
       const request = parseRequest(selected.schema, parseJson(body));
       const plan = faults.plan(selected.operation, selected.sql(request));
       await respond(res, plan, () => selected.handle(ctx, request));

@@ -13,7 +13,7 @@ export interface Transaction {
   readonly startedAt: number;
 }
 
-const EndReason = {
+export const TransactionEndReason = {
   COMMITTED: 'it was committed',
   ROLLED_BACK: 'it was rolled back',
   ABORTED: 'it was aborted by an error in a previous call',
@@ -21,8 +21,7 @@ const EndReason = {
   TOO_OLD: 'it reached the maximum transaction lifetime',
   SHUTDOWN: 'the server shut down',
 } as const;
-export type EndReason = (typeof EndReason)[keyof typeof EndReason];
-export { EndReason as TransactionEndReason };
+export type TransactionEndReason = (typeof TransactionEndReason)[keyof typeof TransactionEndReason];
 
 export interface TransactionRegistryOptions {
   /** @default 180000 (3 minutes, the service's idle timeout) */
@@ -55,15 +54,15 @@ export interface TransactionRegistry {
     work: (tx: Transaction, background: (settled: Promise<unknown>) => void) => Promise<T>,
   ): Promise<T>;
   /** Ends a transaction: rolls back unless committed, returns the connection. */
-  end(tx: Transaction, reason: EndReason): Promise<void>;
+  end(tx: Transaction, reason: TransactionEndReason): Promise<void>;
   closeAll(): Promise<void>;
 }
 
 export function createTransactionRegistry(options: TransactionRegistryOptions): TransactionRegistry {
   const open = new Map<string, Entry>();
-  const ended = new Map<string, EndReason>();
+  const ended = new Map<string, TransactionEndReason>();
 
-  function remember(id: string, reason: EndReason): void {
+  function remember(id: string, reason: TransactionEndReason): void {
     ended.set(id, reason);
     if (ended.size > REMEMBERED_ENDINGS) ended.delete(ended.keys().next().value as string);
   }
@@ -78,7 +77,7 @@ export function createTransactionRegistry(options: TransactionRegistryOptions): 
 
   function armIdleTimer(entry: Entry): void {
     clearTimeout(entry.idleTimer);
-    entry.idleTimer = setTimeout(() => void end(entry, EndReason.EXPIRED), options.idleTimeoutMs);
+    entry.idleTimer = setTimeout(() => void end(entry, TransactionEndReason.EXPIRED), options.idleTimeoutMs);
     entry.idleTimer.unref();
   }
 
@@ -108,7 +107,7 @@ export function createTransactionRegistry(options: TransactionRegistryOptions): 
       throw new DataApiError('DatabaseErrorException', 'Transaction is still running a query');
     }
     if (Date.now() - entry.startedAt > options.maxLifeMs) {
-      await end(entry, EndReason.TOO_OLD);
+      await end(entry, TransactionEndReason.TOO_OLD);
       throw notFound(id);
     }
     clearTimeout(entry.idleTimer);
@@ -135,13 +134,13 @@ export function createTransactionRegistry(options: TransactionRegistryOptions): 
   }
 
   /** Removes the transaction at once (later calls find nothing), then rolls back and returns the connection. */
-  async function end(tx: Transaction, reason: EndReason): Promise<void> {
+  async function end(tx: Transaction, reason: TransactionEndReason): Promise<void> {
     const entry = open.get(tx.id);
     if (!entry) return;
     open.delete(entry.id);
     remember(entry.id, reason);
     clearTimeout(entry.idleTimer);
-    if (reason === EndReason.COMMITTED) {
+    if (reason === TransactionEndReason.COMMITTED) {
       entry.connection.release();
       return;
     }
@@ -160,7 +159,7 @@ export function createTransactionRegistry(options: TransactionRegistryOptions): 
     use,
     end,
     async closeAll() {
-      await Promise.all([...open.values()].map((entry) => end(entry, EndReason.SHUTDOWN)));
+      await Promise.all([...open.values()].map((entry) => end(entry, TransactionEndReason.SHUTDOWN)));
     },
   };
 }
