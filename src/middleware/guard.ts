@@ -108,7 +108,7 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
       job,
       holder,
       tick: tick?.toISOString() ?? null,
-      claimLatencyMs: outcome.latencyMs,
+      claimLatencyMs: Math.round(outcome.latencyMs * 10) / 10,
       attempts: outcome.attempts,
     };
     if (outcome.kind === 'unavailable') {

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS } from '../constants.js';
 
 /** What lease-guard needs of a logger. Powertools `Logger` fits; so does a small adapter over any other. */
@@ -54,11 +54,23 @@ export interface Observer {
   decision(decision: Decision): void;
 }
 
-/** Powertools Metrics in the `LeaseGuard` namespace with the job as its only dimension (the CDK alarms match it). */
+/**
+ * Powertools Metrics in the `LeaseGuard` namespace with the job as the only dimension, so the CDK
+ * alarms match it. (Powertools' own `singleMetric()` adds a `service` dimension back; publishing
+ * each point from one instance with its default dimensions cleared does not.)
+ */
 export function defaultMetrics(): LeaseGuardMetrics {
   const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 'lease-guard' });
   metrics.clearDefaultDimensions();
-  return metrics;
+  return {
+    singleMetric: () => ({
+      addDimension: (name, value) => metrics.addDimension(name, value),
+      addMetric: (name, unit, value) => {
+        metrics.addMetric(name, MetricUnit[unit], value);
+        metrics.publishStoredMetrics();
+      },
+    }),
+  };
 }
 
 export function defaultLogger(): LeaseGuardLogger {

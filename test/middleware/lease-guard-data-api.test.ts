@@ -78,7 +78,7 @@ describe('leaseGuard over the local Data API with the real SDK client', () => {
     const results = await Promise.all(Array.from({ length: 12 }, () => handler(event, lambdaContext())));
     expect(runs).toBe(2);
     expect(results.filter((r) => r === 'sent')).toHaveLength(1);
-    const skipped = results.filter((r): r is LeaseSkipped => (r as LeaseSkipped).status === 'skipped');
+    const skipped = (results as unknown[]).filter((r): r is LeaseSkipped => (r as LeaseSkipped).status === 'skipped');
     expect(skipped).toHaveLength(11);
     // Winner: claim + release; each loser: its claim alone.
     expect(calls.hits).toBe(2 + 11);
