@@ -209,6 +209,27 @@ describe('transactions, statement timeouts and batches', () => {
     expect(updated.updateResults).toEqual([{ generatedFields: [] }, { generatedFields: [] }]);
   });
 
+  it('rolls back open transactions when the server closes, even one still running a statement', async () => {
+    const closing = await startDataApiServer({ mysqlUrl: local.mysqlUrl, statementTimeoutMs: 100 });
+    let threadId = 0;
+    const client = localClient(closing);
+    try {
+      const { transactionId } = await client.send(new BeginTransactionCommand(LOCAL_ARNS));
+      const call = (sql: string, continueAfterTimeout = false) =>
+        client.send(new ExecuteStatementCommand({ ...LOCAL_ARNS, sql, transactionId, continueAfterTimeout }));
+      await call("INSERT INTO items (name) VALUES ('i')");
+      const [thread] = (await call('SELECT CONNECTION_ID()')).records ?? [];
+      threadId = Number(thread?.[0]?.longValue);
+      await expect(call('SELECT SLEEP(30)', true)).rejects.toBeInstanceOf(StatementTimeoutException);
+    } finally {
+      client.destroy();
+      await closing.close();
+    }
+    await until(async () => (await running(threadId)) === undefined, { what: 'the connection to end' });
+    // The unique name is free again: the insert was rolled back.
+    await direct.query("INSERT INTO items (name) VALUES ('i')");
+  });
+
   it('uses the database named in the request, else the one in the URL', async () => {
     const out = await send({ sql: 'SELECT DATABASE()' });
     expect(out.records).toEqual([[{ stringValue: local.database }]]);

@@ -1,6 +1,6 @@
 /**
  * The server's side of MySQL: one mysql2 pool per (database, row-count mode), what it knows about
- * the server (flavour, bytes per character of each collation), and `KILL QUERY` for timeouts.
+ * the server (flavour, bytes per character of each collation), and `KILL` for timeouts and shutdown.
  */
 import mysql from 'mysql2/promise';
 import { LeaseGuardError } from '../../errors.js';
@@ -20,8 +20,8 @@ export interface Database {
   readonly defaultDatabase: string | undefined;
   /** A connection for one call or one transaction; the caller releases or destroys it. */
   connect(database: string | undefined, rowsCount: RowsCount): Promise<mysql.PoolConnection>;
-  /** Stops the statement running on a connection, from a separate connection. */
-  killQuery(threadId: number): Promise<void>;
+  /** Stops the statement running on a connection (`query`) or ends the connection, from a separate one. */
+  kill(threadId: number, scope: 'query' | 'connection'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,8 +104,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     info,
     defaultDatabase,
     connect,
-    async killQuery(threadId) {
-      await adminQuery(`KILL QUERY ${Number(threadId)}`);
+    async kill(threadId, scope) {
+      await adminQuery(`KILL ${scope === 'query' ? 'QUERY' : 'CONNECTION'} ${Number(threadId)}`);
     },
     async close() {
       const all = [...pools.values()];

@@ -226,7 +226,7 @@ async function runStatement(
     if (settled === 'timeout') {
       const threadId = connection.threadId;
       control.background(query.catch(() => undefined));
-      if (!control.continueAfterTimeout) void ctx.database.killQuery(threadId).catch(() => undefined);
+      if (!control.continueAfterTimeout) void ctx.database.kill(threadId, 'query').catch(() => undefined);
       throw new DataApiError('StatementTimeoutException', 'Request timed out', { extra: { dbConnectionId: threadId } });
     }
     return toOutcome(settled[0], settled[1]);

@@ -73,7 +73,11 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
     maxRequestBytes: positive(options.maxRequestBytes ?? 4 * 1024 * 1024, 'maxRequestBytes'),
   };
   const database = await openDatabase({ mysqlUrl: options.mysqlUrl, connectionLimit: limits.connectionLimit });
-  const transactions = createTransactionRegistry({ idleTimeoutMs: limits.idleTimeoutMs, maxLifeMs: limits.maxLifeMs });
+  const transactions = createTransactionRegistry({
+    idleTimeoutMs: limits.idleTimeoutMs,
+    maxLifeMs: limits.maxLifeMs,
+    killConnection: (threadId) => database.kill(threadId, 'connection'),
+  });
   const ctx: ExecutionContext = {
     database,
     transactions,

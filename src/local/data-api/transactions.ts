@@ -28,6 +28,8 @@ export interface TransactionRegistryOptions {
   readonly idleTimeoutMs: number;
   /** @default 86400000 (24 hours) */
   readonly maxLifeMs: number;
+  /** Ends a connection from outside, for a statement still running at shutdown. */
+  readonly killConnection: (threadId: number) => Promise<void>;
 }
 
 interface Entry extends Transaction {
@@ -142,6 +144,13 @@ export function createTransactionRegistry(options: TransactionRegistryOptions): 
     clearTimeout(entry.idleTimer);
     if (reason === TransactionEndReason.COMMITTED) {
       entry.connection.release();
+      return;
+    }
+    if (reason === TransactionEndReason.SHUTDOWN) {
+      // Ending the connection rolls back. MySQL would not notice a closed socket until a running
+      // statement finished, so a busy connection is killed on the server.
+      if (entry.lingering) await options.killConnection(entry.connection.threadId).catch(() => undefined);
+      entry.connection.destroy();
       return;
     }
     // A statement left running must finish before the rollback can start.
