@@ -1,0 +1,110 @@
+/**
+ * A fleet worker: one Lambda execution environment of one region, as a process the supervisor
+ * forks, so it can be killed at its deadline, frozen and started with a skewed clock. It runs one
+ * invocation at a time, as Lambda does, and reports over IPC; the supervisor keeps the clock.
+ */
+import { LEASE_ENV } from '../constants.js';
+import type { LeaseSkipped } from '../middleware/types.js';
+import { createDataApiExecutor } from '../sql/data-api-executor.js';
+import { createFleetHandler, type FleetContext, type FleetJobHooks } from './fleet-job.js';
+import { fleetLambdaContext } from './lambda-context.js';
+import {
+  type HandlerAnswer,
+  type InvokeMessage,
+  WORKER_ENV,
+  type WorkerConfig,
+  type WorkerMessage,
+} from './messages.js';
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!process.send || !process.connected) {
+      reject(new Error('the fleet worker lost its supervisor'));
+      return;
+    }
+    // The callback fires once the message is in the channel: ordering against our later I/O holds.
+    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+function readConfig(): WorkerConfig {
+  const text = process.env[WORKER_ENV.CONFIG];
+  if (!text || !process.send) {
+    throw new Error(`the fleet worker must be forked by the supervisor with ${WORKER_ENV.CONFIG} set`);
+  }
+  return JSON.parse(text) as WorkerConfig;
+}
+
+function isSkipped(result: unknown): result is LeaseSkipped {
+  return typeof result === 'object' && result !== null && (result as LeaseSkipped).status === 'skipped';
+}
+
+function startWorker(): void {
+  const config = readConfig();
+  let current: string | undefined;
+
+  const forwardDecision = (_message: string, ...extra: Record<string, unknown>[]): void => {
+    const fields = Object.assign({}, ...extra) as { attempts?: unknown };
+    // Only the claim's line carries attempts; releases are visible in the outcome already.
+    if (current === undefined || typeof fields.attempts !== 'number') return;
+    send({ type: 'decision', invocationId: current, attempts: fields.attempts }).catch(exitOnLostSupervisor);
+  };
+  const hooks: FleetJobHooks = {
+    bodyStarted: (invocationId, lease) =>
+      send({ type: 'body-start', invocationId, fence: lease.fence, holder: lease.holder }),
+    bodyEnded: (invocationId, register) => send({ type: 'body-end', invocationId, register }),
+    logger: { info: forwardDecision, warn: forwardDecision, error: forwardDecision },
+  };
+  const needsRegister = config.jobs.some((job) => job.register);
+  const registerExecutor = needsRegister
+    ? createDataApiExecutor({ region: process.env[LEASE_ENV.REGION] || undefined })
+    : undefined;
+  const handlers = new Map(config.jobs.map((job) => [job.job, createFleetHandler(job, hooks, registerExecutor)]));
+
+  async function invoke(message: InvokeMessage): Promise<void> {
+    const handler = handlers.get(message.job);
+    current = message.invocationId;
+    await send({ type: 'started', invocationId: message.invocationId });
+    let answer: HandlerAnswer;
+    if (!handler) {
+      answer = { kind: 'threw', name: 'UnknownJob', message: `this worker hosts no job ${message.job}` };
+    } else {
+      const context = Object.assign(
+        fleetLambdaContext({
+          functionName: `fleet-${message.job}`,
+          region: config.region,
+          requestId: message.requestId,
+          timeoutMs: message.timeoutMs,
+        }),
+        { fleet: { invocationId: message.invocationId, body: message.body } },
+      ) as FleetContext;
+      try {
+        const result = await handler(message.event, context);
+        answer = isSkipped(result)
+          ? { kind: 'returned', skipped: true, reason: result.reason }
+          : { kind: 'returned', skipped: false };
+      } catch (error) {
+        const e = error instanceof Error ? error : new Error(String(error));
+        answer = { kind: 'threw', name: e.name, message: e.message };
+      }
+    }
+    current = undefined;
+    await send({ type: 'finished', invocationId: message.invocationId, answer });
+  }
+
+  process.on('message', (message: InvokeMessage) => {
+    if (message.type === 'invoke') invoke(message).catch(exitOnLostSupervisor);
+  });
+  // Without its supervisor a worker has no purpose: never outlive it.
+  process.on('disconnect', () => process.exit(0));
+  // Ctrl-C reaches the whole process group; the supervisor decides when workers stop.
+  process.on('SIGINT', () => undefined);
+  send({ type: 'ready', clockMs: Date.now() }).catch(exitOnLostSupervisor);
+}
+
+function exitOnLostSupervisor(error: unknown): void {
+  process.stderr.write(`fleet worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+
+startWorker();
