@@ -5,6 +5,9 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerLocalCommand } from './commands/local.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+import { registerReleaseCommand } from './commands/release.js';
+import { registerStatusCommand } from './commands/status.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -13,6 +16,9 @@ export function createProgram(): Command {
     .description('Guard scheduled Lambda jobs with a one-UPDATE lease on Aurora MySQL through the RDS Data API.')
     .version(version)
     .showHelpAfterError('(run lease-guard --help for usage)');
+  registerStatusCommand(program);
+  registerReleaseCommand(program);
+  registerMigrateCommand(program);
   registerLocalCommand(program);
   return program;
 }

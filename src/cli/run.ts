@@ -1,0 +1,4 @@
+/** Runs the CLI from source (`tsx src/cli/run.ts …`); the published entry is bin/lease-guard.js. */
+import { main } from './main.js';
+
+await main(process.argv);
