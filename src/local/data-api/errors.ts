@@ -29,8 +29,6 @@ export const DATA_API_EXCEPTIONS = {
 
 export type DataApiExceptionName = keyof typeof DATA_API_EXCEPTIONS;
 
-export const DATA_API_EXCEPTION_NAMES = Object.keys(DATA_API_EXCEPTIONS) as DataApiExceptionName[];
-
 /** An error the server answers with: the exception name, its status and any extra body members. */
 export class DataApiError extends Error {
   readonly exception: DataApiExceptionName;

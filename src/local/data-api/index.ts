@@ -13,7 +13,7 @@ import { createTransactionRegistry } from './transactions.js';
 
 export type { RowsCount } from './database.js';
 export type { DataApiExceptionName } from './errors.js';
-export { DATA_API_EXCEPTION_NAMES, DATA_API_EXCEPTIONS } from './errors.js';
+export { DATA_API_EXCEPTIONS } from './errors.js';
 export type { DataApiSwitches } from './execute.js';
 export type { FaultEffect, FaultHandle, FaultInjector, FaultRule, FaultScope } from './faults.js';
 export { DataApiOperation } from './faults.js';
@@ -56,6 +56,7 @@ export interface DataApiServer {
   close(): Promise<void>;
 }
 
+/** The evidence's best guess for the real service (data-api.md, Q1 and Q3): JDBC behaviour. */
 export const DEFAULT_SWITCHES: DataApiSwitches = { rowsCount: 'matched', generatedFieldsOnUpdate: 'jdbc' };
 
 export async function startDataApiServer(options: DataApiServerOptions): Promise<DataApiServer> {
