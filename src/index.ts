@@ -41,5 +41,5 @@ export {
   type LeaseSkipReason,
 } from './middleware/types.js';
 export { type RunningLease, type WithLeaseOptions, type WithLeaseResult, withLease } from './middleware/with-lease.js';
-export { createDataApiExecutor } from './sql/data-api-executor.js';
+export { createDataApiExecutor, type DataApiExecutorOptions } from './sql/data-api-executor.js';
 export type { SqlExecutor, SqlResult, SqlStatement, SqlValue } from './sql/executor.js';

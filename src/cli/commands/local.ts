@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULTS, LEASE_ENV } from '../../constants.js';
 import { DEFAULT_LOCAL_PORT, runLocal } from '../../local/local-command.js';
+import { parseMysqlUrl } from '../connect.js';
 
 interface LocalCommandOptions {
   readonly port: number;
@@ -35,15 +36,4 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError('expected an integer from 0 to 65535.');
   return port;
-}
-
-function parseMysqlUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('expected a URL like mysql://user:password@host:3306/database.');
-  }
-  if (url.protocol !== 'mysql:') throw new InvalidArgumentError('expected a mysql:// URL.');
-  return value;
 }
