@@ -1,0 +1,89 @@
+/**
+ * L1 and L3: every tick is delivered to three regions at once, twice to one of them, once more
+ * after the run finished, and the last tick's first holder is killed at its deadline so Lambda's
+ * retry (same request id) must run it. Halfway through, the Data API switches to counting changed
+ * rows and to no generatedFields (F12), so the claim's verdict takes the read-back path.
+ */
+import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
+import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { DEFAULT_SWITCHES } from '../../../src/local/data-api/index.js';
+import { type FleetOutcome, fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import type { Scenario, ScenarioContext } from '../scenario.js';
+import { deliverAt, planTicks } from '../ticks.js';
+
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'] as const;
+const TICK_EVERY_MS = 1000;
+const TIMEOUT_MS = 2500;
+const LATE_AFTER_MS = 700;
+const FIRST_AT_MS = 300;
+
+/** The duplicates run, against the real claim or (endpoint given) the negative control's broken one. */
+export async function runDuplicates(
+  context: ScenarioContext,
+  options: { job: string; endpoint?: string },
+): Promise<FleetOutcome> {
+  const { environment } = context;
+  const job = fleetJob(options.job, { register: RegisterVariant.FENCED });
+  const count = context.profile === 'quick' ? 4 : 10;
+  try {
+    return await runFleet(
+      context,
+      {
+        jobs: [job],
+        regions: REGIONS.map((name) => ({ name, workers: name === 'us-east-1' ? 3 : 2 })),
+        maxWorkersPerRegion: 4,
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      },
+      async (fleet) => {
+        const { random } = fleet;
+        const ticks = await planTicks(environment, count, TICK_EVERY_MS);
+        const body = () => ({ bodyMs: random.int(150, 300), registerDelayMs: random.int(0, 40) });
+        const items: ScheduleItem[] = [];
+        ticks.forEach((tick, index) => {
+          const at = FIRST_AT_MS + index * TICK_EVERY_MS;
+          const last = index === ticks.length - 1;
+          const send = (offset: number, region: string, delivery: Delivery, plan = body()) =>
+            items.push(
+              deliverAt(at + offset, { job: job.job, region, tick, delivery, body: plan, timeoutMs: TIMEOUT_MS }),
+            );
+          // D3: the first holder outlives its deadline and is killed; the others arrive while it holds.
+          if (last) send(-150, 'us-east-1', Delivery.SCHEDULED, { bodyMs: TIMEOUT_MS + 1000, registerDelayMs: 0 });
+          for (const region of REGIONS) {
+            if (!(last && region === 'us-east-1')) send(random.int(0, 20), region, Delivery.SCHEDULED);
+          }
+          send(random.int(0, 30), 'us-east-1', Delivery.DUPLICATE);
+          send(LATE_AFTER_MS, random.pick(REGIONS), Delivery.LATE);
+        });
+        items.push({
+          kind: 'step',
+          atMs: FIRST_AT_MS + Math.floor(count / 2) * TICK_EVERY_MS - 100,
+          run: () => {
+            environment.dataApi.setSwitches({ rowsCount: 'changed', generatedFieldsOnUpdate: 'none' });
+            // In force until the run ends; the history shows from when.
+            fleet.history.beginNemesis('data-api-switches', 'data-api', 'changed rows, no generatedFields');
+          },
+        });
+        const run = await runSchedule({
+          supervisor: fleet.supervisor,
+          items,
+          // Past the killed holder's lease (its timeout plus the margin), as Lambda's retries come.
+          lambdaRetry: { delaysMs: [TIMEOUT_MS + 1000, TIMEOUT_MS + 2000], body: () => body() },
+          settleTimeoutMs: 30_000,
+        });
+        fleet.harnessErrors.push(...run.errors);
+      },
+    );
+  } finally {
+    environment.dataApi.setSwitches(DEFAULT_SWITCHES);
+  }
+}
+
+export const duplicates: Scenario = {
+  name: 'duplicates',
+  catalogue: 'L1 L3 F12',
+  proves:
+    'Concurrent, same-region, after-completion and Lambda-retry duplicates run each tick once, never two at a time, fences rising; matched or changed rows, with or without generatedFields.',
+  async run(context) {
+    return fleetReport(await runDuplicates(context, { job: `dup-${context.runId}` }));
+  },
+};
