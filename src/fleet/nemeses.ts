@@ -63,10 +63,13 @@ export interface Nemeses {
   pauseDatabase(ms: number): Promise<void>;
   /** SIGKILL the database server, wait `downMs`, start it again on the same data. */
   crashDatabase(downMs: number, restart?: Parameters<ThrowawayMysql['restart']>[0]): Promise<void>;
-  /** A Data API failure for the calls the scope selects; give `count` or `forMs` to bound it. */
-  dataApiFault(fault: DataApiFault, scope: FaultScope): FaultHandle;
+  /**
+   * A Data API failure for the calls the scope selects; give `count` or `forMs` to bound it.
+   * `calls` names them in the history (e.g. 'claims'). @default a description of the scope
+   */
+  dataApiFault(fault: DataApiFault, scope: FaultScope, calls?: string): FaultHandle;
   /** Extra latency on the Data API calls the scope selects. */
-  dataApiLatency(latencyMs: number, scope: FaultScope): FaultHandle;
+  dataApiLatency(latencyMs: number, scope: FaultScope, calls?: string): FaultHandle;
   /** Freeze a worker for `ms` (its invocation deadline still applies). */
   pauseWorker(pid: number, ms: number): Promise<void>;
   /** Resumes the database and workers, removes Data API faults. Regions stay as they are. */
@@ -110,9 +113,11 @@ export function createNemeses(options: NemesesOptions): Nemeses {
     };
   }
 
-  function describeScope(scope: FaultScope): string {
+  function describeScope(scope: FaultScope, calls: string | undefined): string {
+    const source = scope.match?.source ?? '';
     const parts = [
-      scope.match ? `matching ${scope.match.source}` : 'every call',
+      calls ??
+        (scope.match ? `calls matching ${source.length > 40 ? `${source.slice(0, 40)}…` : source}` : 'every call'),
       scope.count === undefined ? '' : `${scope.count} call(s)`,
       scope.forMs === undefined ? '' : `for ${scope.forMs} ms`,
     ];
@@ -152,11 +157,11 @@ export function createNemeses(options: NemesesOptions): Nemeses {
         end();
       }
     },
-    dataApiFault(fault, scope) {
-      return inject(`data-api-${fault}`, describeScope(scope), { ...scope, ...EFFECTS[fault] });
+    dataApiFault(fault, scope, calls) {
+      return inject(`data-api-${fault}`, describeScope(scope, calls), { ...scope, ...EFFECTS[fault] });
     },
-    dataApiLatency(latencyMs, scope) {
-      return inject('data-api-latency', `${latencyMs} ms, ${describeScope(scope)}`, { ...scope, latencyMs });
+    dataApiLatency(latencyMs, scope, calls) {
+      return inject('data-api-latency', `${latencyMs} ms, ${describeScope(scope, calls)}`, { ...scope, latencyMs });
     },
     async pauseWorker(pid, ms) {
       if (!supervisor) throw new Error('worker faults need the supervisor');
