@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerLocalCommand } from './commands/local.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerReleaseCommand } from './commands/release.js';
@@ -20,6 +21,7 @@ export function createProgram(): Command {
   registerReleaseCommand(program);
   registerMigrateCommand(program);
   registerLocalCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

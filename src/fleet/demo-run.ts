@@ -1,0 +1,312 @@
+/**
+ * `lease-guard demo`, as a function: starts the database (throwaway, LEASE_GUARD_MYSQL_URL or the
+ * given URL), the local Data API and a fleet of worker processes running real guarded handlers;
+ * plays the seeded plan of deliveries and faults; checks the history; prints the timeline and
+ * the invariants; writes the HTML chart. Every process is stopped on the way out, on errors and
+ * on abort (Ctrl-C) too.
+ */
+import { randomInt } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LeaseGuardConfigError, LeaseGuardError } from '../errors.js';
+import { redact } from '../local/data-api/database.js';
+import { type CheckReport, checkHistory } from './checker.js';
+import { renderDemoHtml } from './demo-html.js';
+import { signedMinutes } from './demo-labels.js';
+import { createDemoProgress } from './demo-progress.js';
+import {
+  buildDemoPlan,
+  DEMO_JOBS,
+  DEMO_LIMITS,
+  DEMO_TABLE,
+  DemoFault,
+  type DemoPlan,
+  fleetJobs,
+  type PlannedFault,
+} from './demo-scenario.js';
+import { type DemoFaultSummary, type DemoSummary, renderSummary, summarizeDemo } from './demo-summary.js';
+import { type DroppedDelivery, renderTimeline } from './demo-timeline.js';
+import { startFleetEnvironment } from './environment.js';
+import {
+  createHistory,
+  FORBIDDEN_DELIVERIES,
+  type History,
+  type HistoryRecorder,
+  InvocationOutcome,
+  observerNow,
+} from './history.js';
+import { createNemeses, DataApiFault, leaseStatements, type Nemeses } from './nemeses.js';
+import { readRegister, resetRegister } from './register.js';
+import { runSchedule, type ScheduleItem } from './run-schedule.js';
+import { createSupervisor, type Supervisor } from './supervisor.js';
+
+export interface DemoOptions {
+  /** @default 12 */
+  readonly ticks?: number;
+  /** @default 3 */
+  readonly regions?: number;
+  /** Seeds the schedule of duplicates and faults. @default a random one, printed */
+  readonly seed?: number;
+  /** An existing database to use instead of LEASE_GUARD_MYSQL_URL or a throwaway server. */
+  readonly mysqlUrl?: string;
+  /** Also write the timeline as a self-contained HTML page here. */
+  readonly htmlPath?: string;
+  /** Aborting stops the run and cleans up; `runDemo` then rejects with DemoInterruptedError. */
+  readonly signal?: AbortSignal;
+  /** Where the header, progress, timeline and summary go, line by line. @default stdout */
+  readonly print?: (line: string) => void;
+}
+
+export interface DemoResult {
+  readonly summary: DemoSummary;
+  readonly report: CheckReport;
+  readonly history: History;
+  readonly plan: DemoPlan;
+  readonly htmlPath: string | null;
+}
+
+/** The run was aborted (Ctrl-C); everything it started has been stopped. */
+export class DemoInterruptedError extends LeaseGuardError {
+  constructor() {
+    super('the demo was interrupted; every process it started has been stopped');
+    this.name = 'DemoInterruptedError';
+  }
+}
+
+const WARM_WORKERS_PER_REGION = 2;
+const MAX_WORKERS_PER_REGION = 4;
+/** The tick's claims come within this; a fault no claim hit is withdrawn. */
+const LOST_RESPONSE_WAIT_MS = 3000;
+
+function checkRange(value: number, name: string, limits: { min: number; max: number }): number {
+  if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
+    throw new LeaseGuardConfigError(
+      `${name} must be an integer from ${limits.min} to ${limits.max}, got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const ticks = checkRange(options.ticks ?? DEMO_LIMITS.ticks.default, '--ticks', DEMO_LIMITS.ticks);
+  const regionCount = checkRange(options.regions ?? DEMO_LIMITS.regions.default, '--regions', DEMO_LIMITS.regions);
+  const seed = checkRange(options.seed ?? randomInt(0, 0xffff_ffff), '--seed', { min: 0, max: 0xffff_ffff });
+  const { signal } = options;
+  const began = observerNow();
+
+  print(`lease-guard demo: seed ${seed} (the same seed replays the same schedule of duplicates and faults)`);
+  const environment = await startFleetEnvironment({
+    table: DEMO_TABLE,
+    ...(options.mysqlUrl ? { mysqlUrl: options.mysqlUrl } : {}),
+  });
+  try {
+    const database = environment.throwaway ? 'throwaway' : 'external';
+    print(
+      `database: ${environment.throwaway ? `throwaway ${environment.throwaway.flavor} (pid ${environment.throwaway.pid})` : redact(new URL(environment.mysqlUrl))}, lease table ${DEMO_TABLE}; local Data API at ${environment.dataApi.url}`,
+    );
+    // A reused database starts clean: the demo's own rows only.
+    await environment.executor.execute({
+      sql: `DELETE FROM ${DEMO_TABLE} WHERE job IN (:report, :sync)`,
+      params: { report: DEMO_JOBS.REPORT, sync: DEMO_JOBS.SYNC },
+    });
+    await resetRegister(environment.executor, DEMO_JOBS.REPORT);
+    const plan = buildDemoPlan({ ticks, regions: regionCount, seed }, await environment.databaseNow());
+    const history = createHistory(fleetJobs(plan.jobs));
+    const supervisor = createSupervisor({
+      env: environment.workerEnv,
+      regions: plan.regions.map((region) => ({
+        name: region.name,
+        workers: WARM_WORKERS_PER_REGION,
+        clockSkewMs: region.clockSkewMs,
+      })),
+      jobs: plan.jobs,
+      history,
+      maxWorkersPerRegion: MAX_WORKERS_PER_REGION,
+      log: (line) => print(`  ${line}`),
+    });
+    const nemeses = createNemeses({
+      history,
+      supervisor,
+      database: environment.throwaway,
+      dataApi: environment.dataApi,
+    });
+    const skews = plan.regions
+      .filter((region) => region.clockSkewMs !== 0)
+      .map((region) => history.beginNemesis('clock-skew', region.name, signedMinutes(region.clockSkewMs)));
+    const faults: DemoFaultSummary[] = [];
+    const dropped: DroppedDelivery[] = [];
+    const dark = { region: null as string | null };
+    let startObs = observerNow();
+    try {
+      print(
+        `fleet: ${plan.regions.length} regions x ${WARM_WORKERS_PER_REGION} worker processes, starting (cold starts)...`,
+      );
+      await supervisor.start();
+      const clocks = plan.regions.map((region) => {
+        const offsets = supervisor
+          .workers()
+          .filter((worker) => worker.region === region.name)
+          .map((worker) => worker.clockOffsetMs ?? 0);
+        const measured = offsets.length > 0 ? Math.round(Math.max(...offsets.map(Math.abs))) : 0;
+        return region.clockSkewMs === 0
+          ? region.name
+          : `${region.name} (invoker clock ${signedMinutes(region.clockSkewMs)}, measured ${Math.round(measured / 1000)} s off)`;
+      });
+      print(`regions: ${clocks.join(', ')}`);
+      print(
+        `jobs: ${DEMO_JOBS.REPORT} per tick (fenced register), ${DEMO_JOBS.SYNC} affinity; ${plan.ticks.length} ticks one ${plan.granularityMs >= 60_000 ? 'minute' : 'second'} apart, delivered about a second apart`,
+      );
+      const progress = createDemoProgress(plan, history, print);
+      const items: ScheduleItem[] = [
+        ...plan.deliveries.map(
+          (delivery): ScheduleItem => ({
+            kind: 'invoke',
+            atMs: delivery.atMs,
+            request: {
+              job: delivery.job,
+              region: delivery.region,
+              event: delivery.event,
+              tick: delivery.tick,
+              delivery: delivery.delivery,
+              timeoutMs: plan.timeoutMs,
+              body: delivery.body,
+            },
+          }),
+        ),
+        ...plan.faults.map(
+          (fault): ScheduleItem => ({
+            kind: 'step',
+            atMs: fault.atMs,
+            run: () => applyFault(fault, { plan, supervisor, nemeses, history, faults, dark, print: progress.fault }),
+          }),
+        ),
+      ];
+      startObs = observerNow();
+      const run = await runSchedule({
+        supervisor,
+        items,
+        lambdaRetry: { delaysMs: plan.retryDelaysMs, body: () => plan.retryBody },
+        settleTimeoutMs: 30_000,
+        ...(signal ? { signal } : {}),
+        onRecord: (record) => progress.onRecord(record),
+        onDropped: (request) => {
+          const drop = { job: request.job, region: request.region, tick: request.tick?.toISOString() ?? '' };
+          dropped.push(drop);
+          progress.onDropped(drop, request.delivery, request.attempt ?? 1);
+        },
+      });
+      if (signal?.aborted) throw new DemoInterruptedError();
+      if (run.errors.length > 0) {
+        throw new LeaseGuardError(`the demo could not run its schedule: ${String(run.errors[0])}`, {
+          cause: run.errors[0],
+        });
+      }
+      history.recordRegister(DEMO_JOBS.REPORT, await readRegister(environment.executor, DEMO_JOBS.REPORT));
+    } finally {
+      nemeses.heal();
+      for (const end of skews) end();
+      await supervisor.stop();
+    }
+
+    const snapshot = history.snapshot();
+    const report = checkHistory(snapshot);
+    const summary = summarizeDemo(report, {
+      seed,
+      tickCount: plan.ticks.length,
+      granularityMs: plan.granularityMs,
+      regions: plan.regions.map((region) => region.name),
+      database,
+      durationMs: observerNow() - began,
+      forbiddenDeliveries: snapshot.invocations.filter((record) => FORBIDDEN_DELIVERIES.has(record.delivery)).length,
+      faults,
+    });
+    print('');
+    print(renderTimeline({ plan, history: snapshot, dropped, faults }));
+    print('');
+    print(renderSummary(summary));
+    let htmlPath: string | null = null;
+    if (options.htmlPath) {
+      await writeFile(options.htmlPath, renderDemoHtml({ plan, history: snapshot, summary, startObs }), 'utf8');
+      htmlPath = options.htmlPath;
+      print(`timeline chart: ${htmlPath}`);
+    }
+    return { summary, report, history: snapshot, plan, htmlPath };
+  } finally {
+    await environment.stop();
+  }
+}
+
+interface FaultContext {
+  readonly plan: DemoPlan;
+  readonly supervisor: Supervisor;
+  readonly nemeses: Nemeses;
+  readonly history: HistoryRecorder;
+  readonly faults: DemoFaultSummary[];
+  /** The region taken dark, until it is back. */
+  readonly dark: { region: string | null };
+  readonly print: (text: string) => void;
+}
+
+/** Puts one planned fault in force (bounded in time) and notes what it did. */
+async function applyFault(fault: PlannedFault, context: FaultContext): Promise<void> {
+  const { plan, supervisor, nemeses, history } = context;
+  const tick = (plan.ticks[fault.tickIndex] as Date).toISOString();
+  const note = (applied: boolean, detail: string): void => {
+    context.faults.push({ kind: fault.kind, tick, applied, detail });
+    context.print(`tick ${fault.tickIndex + 1}: ${detail}`);
+  };
+  const claim = leaseStatements(DEMO_TABLE).claim;
+  switch (fault.kind) {
+    case DemoFault.CLOCK_SKEW:
+    case DemoFault.KILL_HOLDER:
+      // Planned into the workers (skewed clock) and the bodies (too long for the timeout).
+      note(true, fault.label);
+      return;
+    case DemoFault.LOST_RESPONSE: {
+      const lost = nemeses.dataApiFault(DataApiFault.LOST_RESPONSE, { match: claim, count: 1 }, 'claims');
+      const waited = new AbortController();
+      const hit = await Promise.race([
+        lost.waitForHits(1).then(() => true),
+        sleep(LOST_RESPONSE_WAIT_MS, false, { signal: waited.signal }).catch(() => false),
+      ]);
+      waited.abort();
+      if (!hit) lost.remove();
+      note(
+        hit,
+        hit ? `${fault.label}; the claim is re-sent and settles on the same holder` : `${fault.label}: no claim came`,
+      );
+      return;
+    }
+    case DemoFault.RESUMING:
+      nemeses.dataApiFault(DataApiFault.RESUMING, { match: claim, forMs: fault.durationMs ?? 0 }, 'claims');
+      note(true, fault.label);
+      return;
+    case DemoFault.PAUSE_DATABASE:
+      if (!nemeses.canHitDatabase) {
+        note(false, `${fault.label}: skipped, it needs the throwaway database (not an external one)`);
+        return;
+      }
+      note(true, fault.label);
+      await nemeses.pauseDatabase(fault.durationMs ?? 0);
+      return;
+    case DemoFault.OWNER_DARK: {
+      const owner = [...history.snapshot().invocations]
+        .reverse()
+        .find((record) => record.job === DEMO_JOBS.SYNC && record.outcome === InvocationOutcome.RAN)?.region;
+      const region = owner ?? (plan.regions[0]?.name as string);
+      context.dark.region = region;
+      supervisor.setRegionDark(region, true);
+      note(true, `${DEMO_JOBS.SYNC}'s owner ${region} goes dark: it receives no invocations`);
+      return;
+    }
+    case DemoFault.OWNER_BACK: {
+      const region = context.dark.region;
+      if (region === null) return;
+      supervisor.setRegionDark(region, false);
+      context.dark.region = null;
+      note(true, `${region} is back, now as a standby`);
+      return;
+    }
+  }
+}

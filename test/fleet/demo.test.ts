@@ -1,0 +1,86 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoResult, runDemo } from '../../src/fleet/demo-run.js';
+import { DEMO_JOBS } from '../../src/fleet/demo-scenario.js';
+import { freshDatabase } from '../support/database.js';
+
+describe('lease-guard demo, run programmatically on the suite database', () => {
+  let dir: string;
+  let htmlPath: string;
+  const lines: string[] = [];
+  let result: DemoResult;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lease-guard-demo-'));
+    htmlPath = join(dir, 'timeline.html');
+    result = await runDemo({
+      ticks: 8,
+      regions: 2,
+      seed: 42,
+      mysqlUrl: await freshDatabase('demo'),
+      htmlPath,
+      print: (line) => lines.push(line),
+    });
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('holds every invariant through duplicates, replays, a killed holder, a lost answer and a dark owner', () => {
+    const { summary } = result;
+    expect(summary.violations).toEqual([]);
+    expect(summary).toMatchObject({ ok: true, seed: 42, ticks: 8, database: 'external' });
+    expect(summary.invariants).toEqual({
+      overlappingRuns: 0,
+      ticksCompletedTwice: 0,
+      fencesStrictlyIncreasing: true,
+      failovers: expect.any(Number),
+      missedTicks: 0,
+      forbiddenRuns: 0,
+      registerCorruption: 0,
+    });
+    // The affinity job's owner went dark and the other region took over.
+    const sync = summary.jobs.find((job) => job.job === DEMO_JOBS.SYNC);
+    expect(sync?.failovers.length).toBeGreaterThanOrEqual(1);
+    const report = summary.jobs.find((job) => job.job === DEMO_JOBS.REPORT);
+    expect(report?.ticks).toBe(8);
+    expect(report?.register).toMatchObject({ variant: 'fenced', lost: 0, duplicated: 0, phantom: 0 });
+    expect(summary.forbiddenDeliveries).toBeGreaterThan(0);
+    const faults = Object.fromEntries(summary.faults.map((fault) => [fault.kind, fault.applied]));
+    // An external database has no process to pause; everything else struck.
+    expect(faults).toEqual({
+      'clock-skew': true,
+      'kill-holder': true,
+      'lost-response': true,
+      'pause-database': false,
+      resuming: true,
+      'owner-dark': true,
+    });
+    // The killed holder's tick ran on Lambda's retry, with the same request id.
+    const killed = result.history.invocations.find((record) => record.outcome === 'killed');
+    const retried = result.history.invocations.find(
+      (record) => record.requestId === killed?.requestId && record.attempt === 2,
+    );
+    expect(retried).toMatchObject({ outcome: 'ran', tick: killed?.tick });
+  });
+
+  it('prints plain lines: a header, one line per tick, the timeline and the summary', () => {
+    const text = lines.join('\n');
+    expect(text).toContain('seed 42');
+    expect(lines.filter((line) => /^tick +\d+\/8 /.test(line))).toHaveLength(8);
+    expect(text).toContain('overlapping runs');
+    expect(text).toContain('All invariants held.');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is that there are none
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
+  it('writes a self-contained HTML timeline', async () => {
+    expect(result.htmlPath).toBe(htmlPath);
+    const html = await readFile(htmlPath, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html.match(/<svg /g)).toHaveLength(2);
+    expect(html).toContain(DEMO_JOBS.REPORT);
+    // Nothing to fetch: no links, sources, imports or URLs of any kind.
+    expect(html).not.toMatch(/https?:|src=|href=|@import|url\(|<script|<link/i);
+  });
+});
