@@ -2,14 +2,30 @@
  * libfaketime for the database clock scenarios. The full run installs Debian's `faketime` when it
  * is missing and it runs as root on Debian or Ubuntu, and says so; anywhere else the clock
  * scenarios report "not run", never "passed".
+ *
+ * The library is preloaded into the server directly (LD_PRELOAD) rather than through the
+ * `faketime` command: that command forks and waits, so killing it (a crash, a restart) would
+ * leave the real server running on its port with the stepped clock.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
-export type FaketimeStatus = { readonly available: true } | { readonly available: false; readonly reason: string };
+export type FaketimeStatus =
+  | { readonly available: true; readonly library: string }
+  | { readonly available: false; readonly reason: string };
 
-function installed(): boolean {
-  return spawnSync('sh', ['-c', 'command -v faketime'], { stdio: 'ignore' }).status === 0;
+const LIBRARY = join('faketime', 'libfaketime.so.1');
+
+/** Where Debian and Ubuntu put the library (a multiarch directory), or elsewhere under /usr. */
+function findLibrary(): string | undefined {
+  const roots = ['/usr/lib', '/usr/local/lib', '/usr/lib64'];
+  for (const root of roots) {
+    if (existsSync(join(root, LIBRARY))) return join(root, LIBRARY);
+    const multiarch = existsSync(root) ? readdirSync(root).filter((entry) => entry.endsWith('-linux-gnu')) : [];
+    for (const dir of multiarch) if (existsSync(join(root, dir, LIBRARY))) return join(root, dir, LIBRARY);
+  }
+  return undefined;
 }
 
 function aptGet(args: readonly string[], log: (line: string) => void): boolean {
@@ -23,34 +39,35 @@ function aptGet(args: readonly string[], log: (line: string) => void): boolean {
   return result.status === 0;
 }
 
-/** Finds faketime, or installs it where that is allowed; `install: false` only looks. */
+/** Finds libfaketime, or installs it where that is allowed; `install: false` only looks. */
 export function ensureFaketime(options: { install: boolean; log: (line: string) => void }): FaketimeStatus {
-  if (installed()) return { available: true };
+  const found = findLibrary();
+  if (found) return { available: true, library: found };
   if (!options.install)
-    return { available: false, reason: 'faketime is not installed (this profile never installs it)' };
+    return { available: false, reason: 'libfaketime is not installed (this profile never installs it)' };
   const debian = existsSync('/etc/debian_version');
   const root = process.getuid?.() === 0;
   if (!debian || !root) {
     return {
       available: false,
-      reason: `faketime is not installed and cannot be installed here (${debian ? 'not root' : 'not Debian or Ubuntu'}); install it with: apt-get install faketime`,
+      reason: `libfaketime is not installed and cannot be installed here (${debian ? 'not root' : 'not Debian or Ubuntu'}); install it with: apt-get install faketime`,
     };
   }
-  options.log('faketime (libfaketime) is missing; installing it: apt-get install -y faketime (root on Debian/Ubuntu)');
+  options.log('libfaketime is missing; installing it: apt-get install -y faketime (root on Debian/Ubuntu)');
+  const install = ['install', '-y', '--no-install-recommends', 'faketime'];
   // The package lists may be missing in a fresh container: update once and try again.
-  const ok =
-    aptGet(['install', '-y', '--no-install-recommends', 'faketime'], options.log) ||
-    (aptGet(['update'], options.log) && aptGet(['install', '-y', '--no-install-recommends', 'faketime'], options.log));
-  if (ok && installed()) return { available: true };
-  return { available: false, reason: 'apt-get could not install faketime' };
+  const ok = aptGet(install, options.log) || (aptGet(['update'], options.log) && aptGet(install, options.log));
+  const library = ok ? findLibrary() : undefined;
+  return library ? { available: true, library } : { available: false, reason: 'apt-get could not install faketime' };
 }
 
-/** The wrapper and environment that start the database with its wall clock moved by `offsetMs`. */
-export function faketimeWrapper(offsetMs: number): { wrapper: string[]; env: NodeJS.ProcessEnv } {
+/** The environment that starts the database with its wall clock moved by `offsetMs`. */
+export function faketimeEnv(library: string, offsetMs: number): NodeJS.ProcessEnv {
   const seconds = Math.round(offsetMs / 1000);
   return {
-    wrapper: ['faketime', '-f', `${seconds >= 0 ? '+' : ''}${seconds}s`],
+    LD_PRELOAD: library,
+    FAKETIME: `${seconds >= 0 ? '+' : ''}${seconds}s`,
     // Only the wall clock moves: InnoDB's timers and the server's waits keep real time.
-    env: { FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
   };
 }

@@ -104,6 +104,11 @@ export interface ReportOptions {
    * Fencing, the register, liveness and forbidden runs are still held to the rule.
    */
   readonly allowOverlapFor?: readonly string[];
+  /**
+   * Every tick must run, not just the last ones: a superseded tick (skipped because a later one
+   * completed first) is a violation. For schedules where each tick's retries end before the next.
+   */
+  readonly strictLiveness?: boolean;
   readonly extraViolations?: readonly FaultViolation[];
   readonly notes?: readonly string[];
   /** Hostile inputs or other faults the scenario counted itself. */
@@ -150,6 +155,11 @@ export function fleetReport(outcome: FleetOutcome, options: ReportOptions = {}):
       );
     }
     if (job.liveness.superseded.length > 0) parts.push(`${job.liveness.superseded.length} tick(s) superseded`);
+    if (options.strictLiveness) {
+      for (const tick of job.liveness.superseded) {
+        violations.push({ invariant: 'liveness', job: job.job, message: `tick ${tick} never ran (a later tick did)` });
+      }
+    }
     notes.push(`${job.job}: ${parts.filter(Boolean).join('; ')}`);
   }
   notes.push(...(options.notes ?? []));
@@ -166,5 +176,17 @@ export function fleetReport(outcome: FleetOutcome, options: ReportOptions = {}):
     runs: invocations.filter((record) => record.outcome === InvocationOutcome.RAN).length,
     violations,
     notes,
+  };
+}
+
+/** One report from a scenario's parts (e.g. its default-lease and short-lease runs). */
+export function mergeReports(...reports: readonly ScenarioReport[]): ScenarioReport {
+  const sum = (pick: (report: ScenarioReport) => number): number => reports.reduce((total, r) => total + pick(r), 0);
+  return {
+    faults: sum((r) => r.faults),
+    invocations: sum((r) => r.invocations),
+    runs: sum((r) => r.runs),
+    violations: reports.flatMap((r) => r.violations),
+    notes: reports.flatMap((r) => r.notes),
   };
 }

@@ -84,6 +84,6 @@ export const duplicates: Scenario = {
   proves:
     'Concurrent, same-region, after-completion and Lambda-retry duplicates run each tick once, never two at a time, fences rising; matched or changed rows, with or without generatedFields.',
   async run(context) {
-    return fleetReport(await runDuplicates(context, { job: `dup-${context.runId}` }));
+    return fleetReport(await runDuplicates(context, { job: `dup-${context.runId}` }), { strictLiveness: true });
   },
 };

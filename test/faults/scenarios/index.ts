@@ -1,6 +1,25 @@
 /** Every scenario of the full run, in the order it runs them. */
 import type { Scenario } from '../scenario.js';
+import { dataApiFaults } from './data-api-faults.js';
+import { dbClockStep } from './db-clock-step.js';
+import { dbCrash } from './db-crash.js';
+import { dbPause } from './db-pause.js';
 import { duplicates } from './duplicates.js';
+import { events } from './events.js';
+import { holderPause } from './holder-pause.js';
+import { holderTimeout } from './holder-timeout.js';
+import { invokerSkew } from './invoker-skew.js';
 import { negativeControl } from './negative-control.js';
 
-export const SCENARIOS: readonly Scenario[] = [duplicates, negativeControl];
+export const SCENARIOS: readonly Scenario[] = [
+  duplicates,
+  negativeControl,
+  events,
+  invokerSkew,
+  holderTimeout,
+  holderPause,
+  dataApiFaults,
+  dbPause,
+  dbCrash,
+  dbClockStep,
+];

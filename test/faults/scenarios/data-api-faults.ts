@@ -1,0 +1,114 @@
+/**
+ * F3, F4 and B4 through the local Data API server's hooks, one fault after another while two
+ * regions keep delivering ticks: resuming longer than an invocation's budget (fail closed, then
+ * Lambda's retry), writer unavailable, throttling, statement timeouts on claims, claims and a
+ * release that commit but lose their answer, claims that hang until the client gives up, and
+ * latency on every call. Then clean ticks: every tick runs once the faults heal.
+ */
+import { Delivery, InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
+import { DataApiFault, leaseStatements, type Nemeses } from '../../../src/fleet/nemeses.js';
+import { REGISTER_TABLE } from '../../../src/fleet/register.js';
+import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import type { FaultViolation, Scenario } from '../scenario.js';
+import { deliverAt, planTicks } from '../ticks.js';
+
+const TICK_EVERY_MS = 1000;
+const TIMEOUT_MS = 3000;
+/** Longer than an invocation's whole budget, shorter than Lambda's first retry after it. */
+const RESUMING_MS = 3500;
+const CLEAN_TICKS = 3;
+
+type Statements = ReturnType<typeof leaseStatements> & { readonly registerWrite: RegExp };
+type Fault = (nemeses: Nemeses, statements: Statements) => void;
+
+/** The faults, in order; each strikes just before its tick's deliveries. */
+const FULL: readonly Fault[] = [
+  (n) => n.dataApiFault(DataApiFault.RESUMING, { forMs: RESUMING_MS }),
+  (n) => n.dataApiFault(DataApiFault.UNAVAILABLE, { forMs: 1500 }),
+  (n) => n.dataApiFault(DataApiFault.THROTTLING, { forMs: 1000 }),
+  (n, s) => n.dataApiFault(DataApiFault.STATEMENT_TIMEOUT, { match: s.claim, count: 2 }),
+  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.claim, count: 2 }),
+  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.releaseSuccess, count: 1 }),
+  (n, s) => n.dataApiFault(DataApiFault.HANG, { match: s.claim, count: 2 }),
+  (n) => n.dataApiLatency(400, { forMs: 1500 }),
+  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.registerWrite, count: 1 }),
+];
+
+const QUICK: readonly Fault[] = [
+  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.claim, count: 2 }),
+  (n, s) => n.dataApiFault(DataApiFault.HANG, { match: s.claim, count: 1 }),
+  (n) => n.dataApiFault(DataApiFault.RESUMING, { forMs: 800 }),
+];
+
+export const dataApiFaults: Scenario = {
+  name: 'data-api-faults',
+  catalogue: 'F3 F4 B1–B4 F10',
+  proves:
+    'Resuming, unavailable, throttling, statement timeouts, lost answers after commit, hangs and latency never let a body run twice or at once; an unknown claim fails closed and the tick runs on retry.',
+  async run(context) {
+    const job = fleetJob(`dataapi-${context.runId}`, { register: RegisterVariant.FENCED });
+    const faults = context.profile === 'quick' ? QUICK : FULL;
+    const extra: FaultViolation[] = [];
+    const outcome = await runFleet(
+      context,
+      {
+        jobs: [job],
+        regions: [
+          { name: 'us-east-1', workers: 2 },
+          { name: 'eu-west-1', workers: 2 },
+        ],
+      },
+      async (fleet) => {
+        const { random, nemeses } = fleet;
+        const statements: Statements = {
+          ...leaseStatements(context.environment.table),
+          registerWrite: new RegExp(`^UPDATE ${REGISTER_TABLE} SET items`),
+        };
+        const ticks = await planTicks(context.environment, faults.length + CLEAN_TICKS, TICK_EVERY_MS);
+        const items: ScheduleItem[] = [];
+        ticks.forEach((tick, index) => {
+          const at = 300 + index * TICK_EVERY_MS;
+          const fault = faults[index];
+          if (fault) items.push({ kind: 'step', atMs: at - 50, run: () => fault(nemeses, statements) });
+          for (const region of ['us-east-1', 'eu-west-1']) {
+            items.push(
+              deliverAt(at + random.int(0, 20), {
+                job: job.job,
+                region,
+                tick,
+                delivery: Delivery.SCHEDULED,
+                body: { bodyMs: random.int(150, 300), registerDelayMs: random.int(0, 40) },
+                timeoutMs: TIMEOUT_MS,
+              }),
+            );
+          }
+        });
+        const run = await runSchedule({
+          supervisor: fleet.supervisor,
+          items,
+          lambdaRetry: { delaysMs: [1200, 2400] },
+          settleTimeoutMs: 30_000,
+        });
+        fleet.harnessErrors.push(...run.errors);
+      },
+    );
+    const failedClosed = outcome.history.invocations.filter(
+      (record) => record.outcome === InvocationOutcome.UNAVAILABLE,
+    ).length;
+    if (context.profile === 'full' && failedClosed === 0) {
+      extra.push({
+        invariant: 'not-exercised',
+        job: job.job,
+        message: 'no invocation failed closed, though resuming outlasted the budget',
+      });
+    }
+    const retries = Math.max(0, ...outcome.history.invocations.map((record) => record.claimAttempts ?? 0));
+    return fleetReport(outcome, {
+      extraViolations: extra,
+      notes: [
+        `${failedClosed} invocation(s) failed closed (lease unknown); most claim attempts in one invocation: ${retries}`,
+      ],
+    });
+  },
+};

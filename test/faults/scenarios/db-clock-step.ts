@@ -1,0 +1,191 @@
+/**
+ * F5 and T2/T3: the database restarts under libfaketime with its clock stepped, as a failover to
+ * a writer with a skewed clock would, while leases are held.
+ * - Forward 60 s: every lease ends early. A holder mid-job (between its register read and write)
+ *   loses its lease on the database clock while it still runs, and another region takes over:
+ *   the overlap the design documents as the limit of any lease. The fenced register must refuse
+ *   the stale write (zero corruption); the unfenced register's corruption is reported.
+ * - Backward 7 s: leases last longer. A holder's duplicate is refused, nothing overlaps, and the
+ *   job is delayed by at most the step.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { schedulerEvent } from '../../../src/fleet/events.js';
+import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
+import type { FleetJobConfig } from '../../../src/fleet/messages.js';
+import type { Dispatched } from '../../../src/fleet/supervisor.js';
+import type { ThrowawayMysql } from '../../../src/local/throwaway-mysql.js';
+import { faketimeEnv } from '../faketime.js';
+import { type Fleet, fleetJob, fleetReport, mergeReports, runFleet } from '../fleet-run.js';
+import type { FaultViolation, NotRun, Scenario, ScenarioContext } from '../scenario.js';
+import { planTicks } from '../ticks.js';
+
+const SECOND = 1000;
+const FORWARD_MS = 60 * SECOND;
+const BACKWARD_MS = -7 * SECOND;
+const TIMEOUT_MS = 6000;
+/** The holder reads, then waits this long before it writes: the step and the takeover fit inside. */
+const HOLDER_WRITE_DELAY_MS = 4000;
+/** The server to restart and the libfaketime to preload into it. */
+interface Clock {
+  readonly server: ThrowawayMysql;
+  readonly library: string;
+}
+
+const REGIONS = [
+  { name: 'us-east-1', workers: 2 },
+  { name: 'eu-west-1', workers: 2 },
+];
+
+/** Restarts the server as a failover would (killed, then up again), with its clock moved by `offsetMs` (0: real time). */
+async function failover(fleet: Fleet, clock: Clock, offsetMs: number): Promise<void> {
+  const end = fleet.history.beginNemesis(
+    'database-clock',
+    'database',
+    offsetMs === 0 ? 'restart on real time' : `restart with the clock ${offsetMs > 0 ? '+' : ''}${offsetMs / SECOND} s`,
+  );
+  try {
+    await clock.server.kill();
+    await clock.server.restart(offsetMs === 0 ? {} : { env: faketimeEnv(clock.library, offsetMs) });
+  } finally {
+    end();
+  }
+}
+
+/** The database's clock minus ours: the step actually in force. */
+async function databaseOffset(fleet: Fleet): Promise<number> {
+  const before = Date.now();
+  const now = await fleet.environment.databaseNow();
+  return now.getTime() - (before + Date.now()) / 2;
+}
+
+function dispatch(
+  fleet: Fleet,
+  job: FleetJobConfig,
+  region: string,
+  tick: Date,
+  delivery: Delivery,
+  body: { bodyMs: number; registerDelayMs: number },
+) {
+  return fleet.supervisor.dispatch({
+    job: job.job,
+    region,
+    event: schedulerEvent(tick),
+    tick,
+    delivery,
+    timeoutMs: TIMEOUT_MS,
+    body,
+  });
+}
+
+async function forward(context: ScenarioContext, clock: Clock, extra: FaultViolation[]) {
+  const fenced = fleetJob(`clock-fenced-${context.runId}`, { register: RegisterVariant.FENCED });
+  const unfenced = fleetJob(`clock-unfenced-${context.runId}`, { register: RegisterVariant.UNFENCED });
+  let offset = 0;
+  const outcome = await runFleet(context, { jobs: [fenced, unfenced], regions: REGIONS }, async (fleet) => {
+    const [tick, next] = (await planTicks(context.environment, 2, SECOND)) as [Date, Date];
+    const holders = (
+      await Promise.all(
+        [fenced, unfenced].map((job) =>
+          dispatch(fleet, job, 'us-east-1', tick, Delivery.SCHEDULED, {
+            bodyMs: HOLDER_WRITE_DELAY_MS + 500,
+            registerDelayMs: HOLDER_WRITE_DELAY_MS,
+          }),
+        ),
+      )
+    ).filter((holder): holder is Dispatched => holder !== null);
+    await Promise.all(holders.map((holder) => holder.bodyStarted));
+    await sleep(200); // their reads are done
+    try {
+      await failover(fleet, clock, FORWARD_MS);
+      offset = await databaseOffset(fleet);
+      await Promise.all(
+        [fenced, unfenced].map((job) =>
+          dispatch(fleet, job, 'eu-west-1', next, Delivery.SCHEDULED, { bodyMs: 100, registerDelayMs: 0 }).then(
+            (taker) => taker?.done,
+          ),
+        ),
+      );
+      await Promise.all(holders.map((holder) => holder.done));
+    } finally {
+      await failover(fleet, clock, 0);
+    }
+  });
+  for (const report of outcome.check.jobs) {
+    if (report.overlaps.length === 0) {
+      extra.push({ invariant: 'not-exercised', job: report.job, message: 'no takeover during the holder’s run' });
+    }
+    if (report.register?.variant === RegisterVariant.FENCED && report.register.rejected === 0) {
+      extra.push({ invariant: 'not-exercised', job: report.job, message: 'the fence refused no stale write' });
+    }
+  }
+  return { outcome, offset, allowed: [fenced.job, unfenced.job] };
+}
+
+async function backward(context: ScenarioContext, clock: Clock, notes: string[]) {
+  const job = fleetJob(`clock-back-${context.runId}`, { register: RegisterVariant.FENCED });
+  let offset = 0;
+  const outcome = await runFleet(context, { jobs: [job], regions: REGIONS }, async (fleet) => {
+    const ticks = await planTicks(context.environment, 3, SECOND);
+    const [tick, later, last] = ticks as [Date, Date, Date];
+    const holder = await dispatch(fleet, job, 'us-east-1', tick, Delivery.SCHEDULED, {
+      bodyMs: 2500,
+      registerDelayMs: 200,
+    });
+    await holder?.bodyStarted;
+    try {
+      await failover(fleet, clock, BACKWARD_MS);
+      offset = await databaseOffset(fleet);
+      await dispatch(fleet, job, 'eu-west-1', tick, Delivery.DUPLICATE, { bodyMs: 100, registerDelayMs: 0 }).then(
+        (d) => d?.done,
+      );
+      await holder?.done;
+      // Right after the release the lease still ends at its claim time, which the stepped-back clock has not reached.
+      const released = performance.now();
+      await dispatch(fleet, job, 'eu-west-1', later, Delivery.SCHEDULED, { bodyMs: 100, registerDelayMs: 0 }).then(
+        (d) => d?.done,
+      );
+      await sleep(Math.max(0, -BACKWARD_MS + SECOND - (performance.now() - released)));
+      await dispatch(fleet, job, 'us-east-1', last, Delivery.SCHEDULED, { bodyMs: 100, registerDelayMs: 0 }).then(
+        (d) => d?.done,
+      );
+    } finally {
+      await failover(fleet, clock, 0);
+    }
+  });
+  notes.push(
+    `backward step measured ${(offset / SECOND).toFixed(1)} s: the job waited at most the step after a release`,
+  );
+  return { outcome, offset };
+}
+
+export const dbClockStep: Scenario = {
+  name: 'db-clock-step',
+  catalogue: 'F5 T2 T3',
+  proves:
+    'A database clock stepped 60 s forward lets a takeover overlap a running holder (reported), yet the fenced register refuses the stale write; stepped 7 s back, nothing overlaps.',
+  async run(context): Promise<ReturnType<typeof mergeReports> | NotRun> {
+    const server = context.environment.throwaway;
+    if (!server) return { notRun: 'database faults need the throwaway server (LEASE_GUARD_MYSQL_URL is set)' };
+    const faketime = await context.faketime();
+    if (!faketime.available) return { notRun: faketime.reason };
+    const extra: FaultViolation[] = [];
+    const notes: string[] = [];
+    const clock: Clock = { server, library: faketime.library };
+    const ahead = await forward(context, clock, extra);
+    // libfaketime that does not reach the server would make this scenario prove nothing.
+    if (Math.abs(ahead.offset - FORWARD_MS) > 10 * SECOND) {
+      return {
+        notRun: `faketime did not move the database clock (it read ${(ahead.offset / SECOND).toFixed(1)} s off)`,
+      };
+    }
+    notes.push(`forward step measured ${(ahead.offset / SECOND).toFixed(1)} s`);
+    const behind = await backward(context, clock, notes);
+    if (Math.abs(behind.offset - BACKWARD_MS) > 3 * SECOND) {
+      extra.push({ invariant: 'not-exercised', job: '-', message: `the backward step read ${behind.offset} ms` });
+    }
+    return mergeReports(
+      fleetReport(ahead.outcome, { allowOverlapFor: ahead.allowed, extraViolations: extra, notes }),
+      fleetReport(behind.outcome),
+    );
+  },
+};

@@ -1,0 +1,111 @@
+/**
+ * F2 and B6: the database is frozen (SIGSTOP) for half a lease, a lease and three leases, each
+ * time while a holder is mid-job and more ticks keep arriving. Claims and writes queue up inside
+ * the frozen server and commit late, after their callers gave up; the holder is killed at its
+ * deadline. Nothing may overlap, no tick may run twice, and every tick runs once it is thawed.
+ */
+import { Delivery, InvocationOutcome, observerNow, RegisterVariant } from '../../../src/fleet/history.js';
+import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import type { FaultViolation, Scenario } from '../scenario.js';
+import { deliverAt, planTicks } from '../ticks.js';
+
+const TIMEOUT_MS = 2000;
+const MARGIN_MS = 500;
+/** What a holder's lease lasts: its remaining time plus the margin. */
+const LEASE_MS = TIMEOUT_MS + MARGIN_MS;
+const TICK_EVERY_MS = 1500;
+/** Into a tick's holder's body: after its claim, inside its register read-modify-write. */
+const PAUSE_AFTER_MS = 250;
+
+export const dbPause: Scenario = {
+  name: 'db-pause',
+  catalogue: 'F2 B3 B6',
+  proves:
+    'A database frozen for ½, 1 and 3 leases while a holder runs, with late commits after thawing, gives no overlap and no double run, and every tick runs afterwards.',
+  async run(context) {
+    if (!context.environment.throwaway)
+      return { notRun: 'database faults need the throwaway server (LEASE_GUARD_MYSQL_URL is set)' };
+    const job = fleetJob(`dbpause-${context.runId}`, { register: RegisterVariant.FENCED, leaseMarginMs: MARGIN_MS });
+    const pauses = context.profile === 'quick' ? [LEASE_MS / 2] : [LEASE_MS / 2, LEASE_MS, 3 * LEASE_MS];
+    const extra: FaultViolation[] = [];
+    const pauseStarts: number[] = [];
+    const outcome = await runFleet(
+      context,
+      {
+        jobs: [job],
+        regions: [
+          { name: 'us-east-1', workers: 2 },
+          { name: 'eu-west-1', workers: 2 },
+        ],
+        maxWorkersPerRegion: 5,
+      },
+      async (fleet) => {
+        const { random, nemeses } = fleet;
+        // Each pause gets its own tick, the ticks its pause spans, and two quiet ticks after it.
+        const pauseTicks: number[] = [];
+        let count = 0;
+        for (const pause of pauses) {
+          pauseTicks.push(count);
+          count += Math.ceil(pause / TICK_EVERY_MS) + 2;
+        }
+        count += 2;
+        const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
+        const items: ScheduleItem[] = [];
+        ticks.forEach((tick, index) => {
+          const at = 300 + index * TICK_EVERY_MS;
+          const pause = pauses[pauseTicks.indexOf(index)];
+          if (pause !== undefined) {
+            items.push({
+              kind: 'step',
+              atMs: at + PAUSE_AFTER_MS,
+              run: () => {
+                pauseStarts.push(observerNow());
+                return nemeses.pauseDatabase(pause);
+              },
+            });
+          }
+          for (const region of ['us-east-1', 'eu-west-1']) {
+            items.push(
+              deliverAt(at + (region === 'us-east-1' ? 0 : 20 + random.int(0, 20)), {
+                job: job.job,
+                region,
+                tick,
+                delivery: Delivery.SCHEDULED,
+                body: { bodyMs: 1200, registerDelayMs: 400 },
+                timeoutMs: TIMEOUT_MS,
+              }),
+            );
+          }
+        });
+        const run = await runSchedule({
+          supervisor: fleet.supervisor,
+          items,
+          lambdaRetry: { delaysMs: [1500, 3000] },
+          settleTimeoutMs: 40_000,
+        });
+        fleet.harnessErrors.push(...run.errors);
+      },
+    );
+    // A pause proves something only if it caught a holder inside its body.
+    const holders = outcome.history.invocations.filter((record) => record.bodyStartObs !== null);
+    pauseStarts.forEach((start, index) => {
+      const caught = holders.some(
+        (record) => (record.bodyStartObs as number) < start && (record.bodyEndObs ?? record.endObs) > start,
+      );
+      if (!caught) {
+        extra.push({ invariant: 'not-exercised', job: job.job, message: `pause ${index + 1} froze no holder mid-job` });
+      }
+    });
+    const killed = outcome.history.invocations.filter((record) => record.outcome === InvocationOutcome.KILLED).length;
+    const unavailable = outcome.history.invocations.filter(
+      (record) => record.outcome === InvocationOutcome.UNAVAILABLE,
+    ).length;
+    return fleetReport(outcome, {
+      extraViolations: extra,
+      notes: [
+        `pauses ${pauses.map((ms) => `${ms} ms`).join(', ')}; ${killed} killed at deadline, ${unavailable} failed closed`,
+      ],
+    });
+  },
+};

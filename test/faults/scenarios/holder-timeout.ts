@@ -1,0 +1,79 @@
+/**
+ * F9: holders outlive their invocation's deadline. One job leaves the deadline to the
+ * supervisor, which SIGKILLs the worker as Lambda's hard timeout does (no release: the lease
+ * ends by itself); the other sets middy's early timeout, so the body is aborted and the guard
+ * releases as failed. Either way Lambda's retry (same request id) must run the tick, after the
+ * lease ends and not before, while the other region's copies are refused.
+ */
+import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
+import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import type { Scenario } from '../scenario.js';
+import { deliverAt, planTicks } from '../ticks.js';
+
+const TIMEOUT_MS = 1200;
+/** Each tick's retries end before the next tick: every tick must run. */
+const TICK_EVERY_MS = 3000;
+const OVERRUN_BODY = { bodyMs: 3000, registerDelayMs: 400 };
+
+export const holderTimeout: Scenario = {
+  name: 'holder-timeout',
+  catalogue: 'F9 T6 C1 D3',
+  proves:
+    'A holder killed at its deadline (or aborted by middy and released) blocks the job only until its lease ends; Lambda’s retry then runs the tick once.',
+  async run(context) {
+    const killed = fleetJob(`kill-${context.runId}`, { register: RegisterVariant.FENCED });
+    const aborted = fleetJob(`abort-${context.runId}`, { register: RegisterVariant.FENCED, timeoutEarlyMs: 300 });
+    const count = context.profile === 'quick' ? 2 : 5;
+    const outcome = await runFleet(
+      context,
+      {
+        jobs: [killed, aborted],
+        regions: [
+          { name: 'us-east-1', workers: 2 },
+          { name: 'eu-west-1', workers: 2 },
+        ],
+      },
+      async (fleet) => {
+        const { random } = fleet;
+        const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
+        const items: ScheduleItem[] = [];
+        ticks.forEach((tick, index) => {
+          const at = 200 + index * TICK_EVERY_MS;
+          for (const job of [killed, aborted]) {
+            // The first tick always overruns; later ones by chance.
+            const overrun = index === 0 || random.chance(0.6);
+            const body = overrun ? OVERRUN_BODY : { bodyMs: 200, registerDelayMs: 20 };
+            items.push(
+              deliverAt(at, {
+                job: job.job,
+                region: 'us-east-1',
+                tick,
+                delivery: Delivery.SCHEDULED,
+                body,
+                timeoutMs: TIMEOUT_MS,
+              }),
+              deliverAt(at + 150 + random.int(0, 50), {
+                job: job.job,
+                region: 'eu-west-1',
+                tick,
+                delivery: Delivery.SCHEDULED,
+                body: { bodyMs: 200, registerDelayMs: 20 },
+                timeoutMs: TIMEOUT_MS,
+              }),
+            );
+          }
+        });
+        const run = await runSchedule({
+          supervisor: fleet.supervisor,
+          items,
+          // Lambda retries after about a minute; compressed, still past the killed holder's lease.
+          lambdaRetry: { delaysMs: [1000, 1000], body: () => ({ bodyMs: 200, registerDelayMs: 20 }) },
+          settleTimeoutMs: 20_000,
+        });
+        fleet.harnessErrors.push(...run.errors);
+      },
+    );
+    return fleetReport(outcome, { strictLiveness: true });
+  },
+};
