@@ -4,9 +4,11 @@
  * worker's guard and SDK at them, as `lease-guard local` prints them.
  */
 import { DEFAULTS, LEASE_ENV } from '../constants.js';
+import { LeaseGuardConfigError } from '../errors.js';
 import { assertTableName } from '../lease/names.js';
 import { migrate } from '../lease/schema.js';
 import { fromSqlTime } from '../lease/time.js';
+import { redact } from '../local/data-api/database.js';
 import { type DataApiServer, startDataApiServer } from '../local/data-api/index.js';
 import { LOCAL_ARNS } from '../local/local-command.js';
 import { type LocalDatabase, openLocalDatabase, type ThrowawayMysql } from '../local/throwaway-mysql.js';
@@ -48,6 +50,12 @@ export async function startFleetEnvironment(options: FleetEnvironmentOptions = {
   const local = options.mysqlUrl ? null : await openLocalDatabase();
   const mysqlUrl = options.mysqlUrl ?? (local as LocalDatabase).url;
   const database = decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
+  if (!database) {
+    await local?.stop();
+    throw new LeaseGuardConfigError(
+      `the MySQL URL must name a database (mysql://…/name), got ${redact(new URL(mysqlUrl))}.`,
+    );
+  }
   const executor = createMysql2Executor({ url: mysqlUrl, connectionLimit: 2 });
   let dataApi: DataApiServer;
   try {
