@@ -272,10 +272,7 @@ async function applyFault(fault: PlannedFault, context: FaultContext): Promise<v
       ]);
       waited.abort();
       if (!hit) lost.remove();
-      note(
-        hit,
-        hit ? `${fault.label}; the claim is re-sent and settles on the same holder` : `${fault.label}: no claim came`,
-      );
+      note(hit, hit ? `${fault.label}, and the claim is re-sent` : `${fault.label}: no claim came`);
       return;
     }
     case DemoFault.RESUMING:
