@@ -51,7 +51,15 @@ export type ReleaseRequest = HolderRef &
         /** Keep others out until this long after the claim (absorbs duplicates of a fast run). */
         readonly minHoldMs?: number;
       }
-    | { readonly outcome: 'failure'; readonly error?: string }
+    | {
+        readonly outcome: 'failure';
+        readonly error?: string;
+        /**
+         * The body may still be running (it was abandoned at a timeout, not stopped): record the
+         * failure and leave the tick open, but let the lease run out instead of freeing it now.
+         */
+        readonly keepLease?: boolean;
+      }
   );
 
 export interface RenewRequest extends HolderRef {

@@ -83,7 +83,10 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
             sql: sql.releaseSuccess,
             params: { job, holder, fence, min_hold_us: toMicros(assertDuration(request.minHoldMs ?? 0, 'minHoldMs')) },
           }
-        : { sql: sql.releaseFailure, params: { job, holder, fence, error: errorText(request.error) } };
+        : {
+            sql: sql.releaseFailure,
+            params: { job, holder, fence, error: errorText(request.error), keep_lease: request.keepLease === true },
+          };
     const result = await executor.execute(statement, execOptions);
     return result.affectedRows > 0;
   }

@@ -93,13 +93,16 @@ export function releaseSuccessSql(table: string): string {
 WHERE ${OWN_LEASE}`;
 }
 
-/** Failure: the lease ends now and the tick stays open, so the platform's retry can run it. */
+/**
+ * Failure: the tick stays open, so the platform's retry can run it, and the lease ends now, or at
+ * its own end when the body may still be running (`keep_lease`).
+ */
 export function releaseFailureSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
   failures = failures + 1,
   last_error = :error,
   last_error_at = ${NOW},
-  lease_until = ${NOW},
+  lease_until = IF(:keep_lease, GREATEST(lease_until, ${NOW}), ${NOW}),
   released_at = ${NOW},
   holder = NULL,
   tick = NULL,

@@ -36,6 +36,16 @@ export interface Guard {
   finish(held: HeldLease, result: { ok: true } | { ok: false; error: unknown }): Promise<void>;
 }
 
+/**
+ * middy's early timeout answers for a body it could only signal to stop: JavaScript cannot be
+ * pre-empted, so the body may still run (and resume after a Lambda freeze). Freeing the lease then
+ * would let a second run overlap it; the lease is left to run out instead.
+ */
+function abandoned(error: unknown): boolean {
+  const e = error as { name?: unknown; cause?: { package?: unknown } } | undefined;
+  return e?.name === 'TimeoutError' && e.cause?.package === '@middy/core';
+}
+
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
@@ -137,7 +147,7 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
       const released = await store.release(
         result.ok
           ? { ...ref, outcome: 'success', minHoldMs: options.minHoldMs }
-          : { ...ref, outcome: 'failure', error: errorMessage(result.error) },
+          : { ...ref, outcome: 'failure', error: errorMessage(result.error), keepLease: abandoned(result.error) },
         { signal: AbortSignal.timeout(Math.round(options.releaseTimeoutMs)) },
       );
       if (!released) releaseError = 'the lease was no longer this holder’s (it expired or was force-released)';

@@ -98,7 +98,7 @@ export class MemoryLeaseStore implements LeaseStore {
       row.failures += 1;
       row.lastError = errorText(request.error);
       row.lastErrorAt = now;
-      row.leaseUntil = now;
+      row.leaseUntil = request.keepLease ? Math.max(row.leaseUntil, now) : now;
     }
     row.releasedAt = now;
     row.holder = null;

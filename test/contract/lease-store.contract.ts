@@ -282,6 +282,34 @@ export function describeLeaseStoreContract(
         });
       });
 
+      it('keeps the lease to its end on a failure whose body may still run, leaving the tick open', async () => {
+        const j = job('abandoned');
+        const tick = tickAt(0);
+        const h = holder('a');
+        const claim = await store.claim({ job: j, holder: h, leaseMs: 300, tick });
+        if (!claim.acquired) throw new Error('claim lost');
+        expect(
+          await store.release({
+            job: j,
+            holder: h,
+            fence: claim.fence,
+            outcome: 'failure',
+            error: 'timeout',
+            keepLease: true,
+          }),
+        ).toBe(true);
+        expect(await store.inspect(j)).toMatchObject({ held: true, holder: null, failures: 1, tickDone: null });
+        expect(await store.claim({ job: j, holder: holder('b'), leaseMs: MINUTE, tick })).toEqual({
+          acquired: false,
+          reason: SkipReason.HELD,
+        });
+        await expired(j);
+        expect(await store.claim({ job: j, holder: holder('c'), leaseMs: MINUTE, tick })).toEqual({
+          acquired: true,
+          fence: claim.fence + 1,
+        });
+      });
+
       it('stores a long error text bounded, not failing the release', async () => {
         const j = job('long-error');
         const h = holder('a');

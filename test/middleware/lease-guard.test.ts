@@ -161,7 +161,7 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       expect((await inspector.inspect(job))?.tickDone).toEqual(tick);
     });
 
-    it('releases as a failure when middy’s early timeout aborts the body', async () => {
+    it('records a failure but keeps the lease to its end when middy’s early timeout abandons the body', async () => {
       const job = uniqueJob('timeout');
       const seen = captureObservability();
       const handler = middy(() => new Promise(() => undefined), { timeoutEarlyInMillis: 1_700 }).use(
@@ -170,6 +170,21 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       await expect(handler(schedulerEvent(currentTick()), lambdaContext({ timeoutMs: 2_000 }))).rejects.toMatchObject({
         name: 'TimeoutError',
       });
+      // The abandoned body may still be running: nobody else may start until the lease runs out,
+      // which is the invocation's deadline plus the margin; the tick stays open for the retry.
+      const state = await inspector.inspect(job);
+      expect(state).toMatchObject({ held: true, failures: 1, holder: null, tickDone: null });
+      expect(state!.leaseUntil.getTime() - state!.dbNow.getTime()).toBeGreaterThan(9_000);
+      const other = guarded({ job });
+      expect(await other.handler(schedulerEvent(currentTick()), lambdaContext())).toMatchObject({ reason: 'held' });
+    });
+
+    it('frees the lease at once when the body itself fails', async () => {
+      const job = uniqueJob('body-fails');
+      const { handler } = guarded({ job }, async () => {
+        throw new Error('nope');
+      });
+      await expect(handler(schedulerEvent(currentTick()), lambdaContext())).rejects.toThrow('nope');
       expect(await inspector.inspect(job)).toMatchObject({ held: false, failures: 1, holder: null, tickDone: null });
     });
   });
