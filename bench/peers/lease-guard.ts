@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
 import { migrate } from '../../src/lease/schema.js';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/middleware/observe.js';
@@ -31,22 +32,12 @@ interface Gate {
 }
 
 function lambdaContext(functionName: string): Context {
-  const deadline = performance.now() + FUNCTION_TIMEOUT_MS;
-  const awsRequestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: true,
+  return fleetLambdaContext({
     functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `bench/[$LATEST]${awsRequestId}`,
-    getRemainingTimeInMillis: () => Math.max(0, Math.round(deadline - performance.now())),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+    region: 'us-east-1',
+    requestId: randomUUID(),
+    timeoutMs: FUNCTION_TIMEOUT_MS,
+  });
 }
 
 export function leaseGuardPeer(transport: Transport, table: string): Peer {
