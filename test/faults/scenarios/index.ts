@@ -1,5 +1,10 @@
 /** Every scenario of the full run, in the order it runs them. */
 import type { Scenario } from '../scenario.js';
+import { badConfig } from './bad-config.js';
+import { badDataApi } from './bad-data-api.js';
+import { badEvents } from './bad-events.js';
+import { burst } from './burst.js';
+import { burstControl } from './burst-control.js';
 import { dataApiFaults } from './data-api-faults.js';
 import { dbClockStep } from './db-clock-step.js';
 import { dbCrash } from './db-crash.js';
@@ -22,4 +27,9 @@ export const SCENARIOS: readonly Scenario[] = [
   dbPause,
   dbCrash,
   dbClockStep,
+  burst,
+  burstControl,
+  badConfig,
+  badEvents,
+  badDataApi,
 ];
