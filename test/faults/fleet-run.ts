@@ -162,6 +162,12 @@ export function fleetReport(outcome: FleetOutcome, options: ReportOptions = {}):
     }
     notes.push(`${job.job}: ${parts.filter(Boolean).join('; ')}`);
   }
+  const failures = new Set(
+    outcome.history.invocations
+      .filter((record) => record.outcome === InvocationOutcome.FAILED)
+      .map((record) => (record.reason ?? 'unknown').slice(0, 120)),
+  );
+  if (failures.size > 0) notes.push(`bodies that failed: ${[...failures].join(' | ')}`);
   notes.push(...(options.notes ?? []));
   // Faults: every nemesis, every delivery the schedule would not make (duplicates, late, replayed,
   // stale, forged), and every holder killed at its deadline.

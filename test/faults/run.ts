@@ -32,6 +32,8 @@ function parseSeed(text: string | undefined): number {
 }
 
 async function main(): Promise<number> {
+  // The SDK's notice about Node 22 would be repeated in the middle of the report; it is not a fault.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
     options: { seed: { type: 'string' }, only: { type: 'string' }, list: { type: 'boolean' } },
     strict: true,

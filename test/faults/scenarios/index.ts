@@ -15,6 +15,7 @@ import { holderPause } from './holder-pause.js';
 import { holderTimeout } from './holder-timeout.js';
 import { invokerSkew } from './invoker-skew.js';
 import { negativeControl } from './negative-control.js';
+import { soak } from './soak.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   duplicates,
@@ -32,4 +33,5 @@ export const SCENARIOS: readonly Scenario[] = [
   badConfig,
   badEvents,
   badDataApi,
+  soak,
 ];

@@ -1,0 +1,34 @@
+/**
+ * The vitest subset's setting: its own database on the suite's server, a fleet environment over
+ * it, a fixed seed and the quick profile. Database nemeses and libfaketime are never used here:
+ * the server is shared with the other test files.
+ */
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import { type FleetEnvironment, startFleetEnvironment } from '../../src/fleet/environment.js';
+import { freshDatabase } from '../support/database.js';
+import { runScenario } from './run-scenario.js';
+import { type Scenario, type ScenarioContext, Verdict } from './scenario.js';
+import { details } from './summary.js';
+
+/** Fixed, so the subset replays the same inputs and schedules every time. */
+export const SUBSET_SEED = 7;
+const LIMIT_MS = 50_000;
+
+export async function subsetEnvironment(prefix: string): Promise<FleetEnvironment> {
+  return startFleetEnvironment({ mysqlUrl: await freshDatabase(prefix) });
+}
+
+/** Runs a scenario in the quick profile and expects a pass (a catch, for a control), showing its details if not. */
+export async function expectScenario(scenario: Scenario, environment: FleetEnvironment): Promise<void> {
+  const context: ScenarioContext = {
+    environment,
+    seed: SUBSET_SEED,
+    profile: 'quick',
+    runId: randomBytes(3).toString('hex'),
+    faketime: async () => ({ available: false, reason: 'the vitest subset never uses libfaketime' }),
+    log: () => undefined,
+  };
+  const row = await runScenario(scenario, context, LIMIT_MS);
+  expect(row.verdict, details(row).join('\n')).toBe(scenario.control ? Verdict.CAUGHT : Verdict.PASS);
+}
