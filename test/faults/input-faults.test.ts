@@ -5,9 +5,10 @@ import { badDataApi } from './scenarios/bad-data-api.js';
 import { badEvents } from './scenarios/bad-events.js';
 import { burst } from './scenarios/burst.js';
 import { burstControl } from './scenarios/burst-control.js';
+import { sqlModes } from './scenarios/sql-modes.js';
 import { expectScenario, subsetEnvironment } from './subset-context.js';
 
-describe('fault suite, quick: bursts and hostile input', () => {
+describe('fault suite, quick: bursts, server modes and hostile input', () => {
   let environment: FleetEnvironment;
 
   beforeAll(async () => {
@@ -20,6 +21,9 @@ describe('fault suite, quick: bursts and hostile input', () => {
 
   it('sees many winners at once when the burst meets the broken claim', () =>
     expectScenario(burstControl, environment));
+
+  it('gives the same outcomes and stored fences with changed rows, a non-UTC zone and SIMULTANEOUS_ASSIGNMENT', () =>
+    expectScenario(sqlModes, environment));
 
   it('refuses hostile job names, tables and options with a LeaseGuardConfigError, and stores valid names verbatim', () =>
     expectScenario(badConfig, environment));

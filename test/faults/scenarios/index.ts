@@ -16,6 +16,7 @@ import { holderTimeout } from './holder-timeout.js';
 import { invokerSkew } from './invoker-skew.js';
 import { negativeControl } from './negative-control.js';
 import { soak } from './soak.js';
+import { sqlModes } from './sql-modes.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   duplicates,
@@ -30,6 +31,7 @@ export const SCENARIOS: readonly Scenario[] = [
   dbClockStep,
   burst,
   burstControl,
+  sqlModes,
   badConfig,
   badEvents,
   badDataApi,
