@@ -3,13 +3,7 @@
  * environment; the scenario drives it; then the registers are read and the history is checked.
  * Everything the run started is stopped and healed, whatever the driver did.
  */
-import {
-  type CheckOptions,
-  type CheckReport,
-  checkHistory,
-  Invariant,
-  registerCorruption,
-} from '../../src/fleet/checker.js';
+import { type CheckReport, checkHistory, Invariant, registerCorruption } from '../../src/fleet/checker.js';
 import type { FleetEnvironment } from '../../src/fleet/environment.js';
 import {
   createHistory,
@@ -61,7 +55,6 @@ export async function runFleet(
   context: ScenarioContext,
   spec: FleetSpec,
   drive: (fleet: Fleet) => Promise<void>,
-  checkOptions?: CheckOptions,
 ): Promise<FleetOutcome> {
   const { environment } = context;
   const history = createHistory(
@@ -94,7 +87,7 @@ export async function runFleet(
     if (job.register) history.recordRegister(job.job, await readRegister(environment.executor, job.job));
   }
   const snapshot = history.snapshot();
-  return { history: snapshot, check: checkHistory(snapshot, checkOptions), harnessErrors };
+  return { history: snapshot, check: checkHistory(snapshot), harnessErrors };
 }
 
 export interface ReportOptions {
