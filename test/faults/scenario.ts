@@ -66,7 +66,7 @@ export const Verdict = {
 } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
-export function isNotRun(result: ScenarioReport | NotRun): result is NotRun {
+export function isNotRun<T extends object>(result: T | NotRun): result is NotRun {
   return 'notRun' in result;
 }
 

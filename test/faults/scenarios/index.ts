@@ -7,6 +7,7 @@ import { burst } from './burst.js';
 import { burstControl } from './burst-control.js';
 import { dataApiFaults } from './data-api-faults.js';
 import { dbClockStep } from './db-clock-step.js';
+import { dbClockStrobe } from './db-clock-strobe.js';
 import { dbCrash } from './db-crash.js';
 import { dbPause } from './db-pause.js';
 import { duplicates } from './duplicates.js';
@@ -29,6 +30,7 @@ export const SCENARIOS: readonly Scenario[] = [
   dbPause,
   dbCrash,
   dbClockStep,
+  dbClockStrobe,
   burst,
   burstControl,
   sqlModes,
