@@ -67,7 +67,7 @@ export async function executeStatement(ctx: ExecutionContext, request: ExecuteSt
   }
 
   if (request.transactionId === undefined) {
-    return onOwnConnection(ctx, request.database, switches.rowsCount, run);
+    return onOwnConnection(ctx, request.database, switches.rowsCount, run, changesSession(sql));
   }
   return ctx.transactions.use(request.transactionId, async (tx, background) => {
     try {
@@ -180,12 +180,25 @@ function abort(ctx: ExecutionContext, tx: Transaction): void {
   void ctx.transactions.end(tx, TransactionEndReason.ABORTED);
 }
 
-/** Runs a call on a pooled connection of its own and returns the connection when nothing runs on it. */
+// Statements that can leave state on the session (autocommit off, table locks, variables, a
+// transaction): the next call must not inherit it, so their connection is closed, not pooled.
+const SESSION_STATEMENT =
+  /^\s*(?:(?:\/\*[\s\S]*?\*\/|--[^\n]*\n|#[^\n]*\n)\s*)*(?:(?:SET|LOCK|UNLOCK|USE|BEGIN|START|XA|SAVEPOINT|HANDLER|PREPARE|EXECUTE|DEALLOCATE|CALL|DO)\b|SELECT\b[\s\S]*:=)/i;
+
+function changesSession(sql: string): boolean {
+  return SESSION_STATEMENT.test(sql);
+}
+
+/**
+ * Runs a call on a pooled connection of its own and returns the connection when nothing runs on
+ * it and the call cannot have changed its session.
+ */
 async function onOwnConnection<T>(
   ctx: ExecutionContext,
   database: string | undefined,
   rowsCount: RowsCount,
   work: (connection: PoolConnection, background: Background) => Promise<T>,
+  discard = false,
 ): Promise<T> {
   const connection = await ctx.database.connect(database, rowsCount);
   let lingering: Promise<unknown> | undefined;
@@ -200,7 +213,7 @@ async function onOwnConnection<T>(
   } finally {
     // A connection that outlived its call may be mid-transaction or mid-statement: never reuse it.
     if (lingering) void lingering.then(() => connection.destroy());
-    else if (broken) connection.destroy();
+    else if (broken || discard) connection.destroy();
     else connection.release();
   }
 }

@@ -1,0 +1,39 @@
+import { ExecuteStatementCommand } from '@aws-sdk/client-rds-data';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from './data-api-fixture.js';
+
+// Calls outside a transaction are independent: whatever one does to its session, the next call
+// (on a pooled connection) must not inherit it.
+describe('local Data API: calls leave no session state behind', () => {
+  let local: LocalDataApi;
+  const run = (sql: string) =>
+    local.client.send(new ExecuteStatementCommand({ ...LOCAL_ARNS, database: local.database, sql }));
+
+  beforeAll(async () => {
+    local = await startLocalDataApi('data_api_session', { connectionLimit: 1 });
+    await run('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+  });
+  afterAll(() => local.close());
+
+  it.each([
+    ['SET autocommit = 0', 'SELECT @@autocommit AS v', 1],
+    ['SET @leak = 42', 'SELECT (@leak IS NULL) + 0 AS v', 1],
+    ["SET time_zone = '+05:00'", "SELECT @@time_zone = '+00:00' AS v", 1],
+    ["/* hidden */ SET sql_mode = ''", "SELECT @@sql_mode LIKE '%STRICT_TRANS_TABLES%' AS v", 1],
+    ['SELECT @leak := 7', 'SELECT (@leak IS NULL) + 0 AS v', 1],
+  ])('does not carry %s into the next call', async (change, probe, expected) => {
+    await run(change);
+    const result = await run(probe);
+    expect(Number(result.records?.[0]?.[0]?.longValue ?? result.records?.[0]?.[0]?.booleanValue)).toBe(expected);
+  });
+
+  it('does not keep table locks or an open transaction', async () => {
+    await run('LOCK TABLES t WRITE');
+    await run('START TRANSACTION');
+    await run('INSERT INTO t VALUES (1, 1)');
+    // Each call ran on its own session in autocommit: no lock blocks the next one, nothing waits uncommitted.
+    await run('INSERT INTO t VALUES (2, 2)');
+    const result = await run('SELECT COUNT(*) FROM t');
+    expect(result.records?.[0]?.[0]?.longValue).toBe(2);
+  });
+});
