@@ -41,30 +41,34 @@ const REASON = `CASE
     ELSE 0
   END`;
 
-const WON = 'claim_reason = 0';
+const WON = `(${REASON}) = 0`;
 const NEW_HOLDER = `(${WON} AND NOT ${SAME_LIVE_HOLDER})`;
 
 /**
  * The claim: one UPDATE that matches the job's row whatever the verdict, so its answer always
  * comes back in the same round trip where the driver reports `LAST_INSERT_ID(expr)` for a changed
  * row (mysql2; JDBC's generated keys, hence the Data API): `fence × 8` for a win, the refusal code
- * for a loss. The verdict is computed once, into `claim_reason`, then read by the assignments after
- * it (single-table SET runs left to right; the ones that read the old holder come before it
- * changes). Only a win changes the lease; a loss changes just the bookkeeping columns. No row
+ * for a loss. Only a win changes the lease; a loss changes just the bookkeeping columns. No row
  * matched means the row is missing. A live claim re-issued by the same holder keeps its fence.
+ *
+ * The answer is the same whether SET runs left to right, each expression seeing the columns set
+ * before it (MySQL, MariaDB's default), or all expressions see the old row (MariaDB's
+ * SIMULTANEOUS_ASSIGNMENT). So nothing reads `claim_reason` or `last_claim`; the answer and the
+ * fence bump come before `fence` and the lease columns change; and once a winner's `holder` and
+ * `lease_until` are set, the verdict recomputed from them is still "won" (the same live holder).
  */
 export function claimSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
   claim_reason = ${REASON},
-  fence = IF(${NEW_HOLDER}, fence + 1, fence),
+  last_claim = LAST_INSERT_ID(IF(${WON}, IF(${SAME_LIVE_HOLDER}, fence, fence + 1) * ${CLAIM_SCALE}, ${REASON})),
   runs = IF(${NEW_HOLDER}, runs + 1, runs),
   claimed_at = IF(${NEW_HOLDER}, ${NOW}, claimed_at),
+  fence = IF(${NEW_HOLDER}, fence + 1, fence),
   holder = IF(${WON}, :holder, holder),
   lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until),
   tick = IF(${WON}, ${TICK}, tick),
   owner = IF(${WON}, COALESCE(:owner, owner), owner),
   owner_seen = IF(${WON} AND :owner IS NOT NULL, ${NOW}, owner_seen),
-  last_claim = LAST_INSERT_ID(IF(${WON}, fence * ${CLAIM_SCALE}, claim_reason)),
   version = version + 1
 WHERE job = :job`;
 }

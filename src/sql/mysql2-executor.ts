@@ -19,6 +19,8 @@ export interface Mysql2ExecutorOptions {
   readonly sessionTimeZone?: string;
   /** @default 10 */
   readonly connectionLimit?: number;
+  /** More statements to run on each new connection, e.g. a server setting a test must cover. */
+  readonly sessionStatements?: readonly string[];
 }
 
 /**
@@ -40,6 +42,7 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
   // mysql2's pool exposes the raw callback connection here; set the zone before first use.
   pool.pool.on('connection', (connection) => {
     connection.query(`SET time_zone = ${mysql.escape(timeZone)}`);
+    for (const sql of options.sessionStatements ?? []) connection.query(sql);
   });
 
   async function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {

@@ -17,3 +17,20 @@ for (const foundRows of [true, false]) {
     });
   }
 }
+
+// MariaDB can evaluate an UPDATE's SET list all against the old row (SIMULTANEOUS_ASSIGNMENT), where
+// MySQL goes left to right; the claim is written to give the same answers either way.
+describeLeaseStoreContract('mysql2 (MariaDB SIMULTANEOUS_ASSIGNMENT)', async () => {
+  const url = await freshDatabase('contract_simultaneous');
+  const probe = createMysql2Executor({ url });
+  const { rows } = await probe.execute({ sql: 'SELECT VERSION() AS version' });
+  await probe.close();
+  // MySQL has no such mode; there the left-to-right cases above are the whole story.
+  const mariadb = /mariadb/i.test(String(rows[0]?.version));
+  const executor = createMysql2Executor({
+    url,
+    sessionStatements: mariadb ? ["SET SESSION sql_mode = CONCAT(@@sql_mode, ',SIMULTANEOUS_ASSIGNMENT')"] : [],
+  });
+  await migrate(executor, 'lease_guard');
+  return { store: createSqlLeaseStore({ executor }), executor, table: 'lease_guard', close: () => executor.close() };
+});
