@@ -6,9 +6,10 @@ import { badEvents } from './scenarios/bad-events.js';
 import { burst } from './scenarios/burst.js';
 import { burstControl } from './scenarios/burst-control.js';
 import { sqlModes } from './scenarios/sql-modes.js';
+import { withLeaseScenario } from './scenarios/with-lease.js';
 import { expectScenario, subsetEnvironment } from './subset-context.js';
 
-describe('fault suite, quick: bursts, server modes and hostile input', () => {
+describe('fault suite, quick: bursts, withLease, server modes and hostile input', () => {
   let environment: FleetEnvironment;
 
   beforeAll(async () => {
@@ -21,6 +22,9 @@ describe('fault suite, quick: bursts, server modes and hostile input', () => {
 
   it('sees many winners at once when the burst meets the broken claim', () =>
     expectScenario(burstControl, environment));
+
+  it('keeps a renewing lease until its renewals hang, then stops before a contender takes over, leaving no timer behind', () =>
+    expectScenario(withLeaseScenario, environment));
 
   it('gives the same outcomes and stored fences with changed rows, a non-UTC zone and SIMULTANEOUS_ASSIGNMENT', () =>
     expectScenario(sqlModes, environment));

@@ -18,6 +18,7 @@ import { invokerSkew } from './invoker-skew.js';
 import { negativeControl } from './negative-control.js';
 import { soak } from './soak.js';
 import { sqlModes } from './sql-modes.js';
+import { withLeaseScenario } from './with-lease.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   duplicates,
@@ -26,6 +27,7 @@ export const SCENARIOS: readonly Scenario[] = [
   invokerSkew,
   holderTimeout,
   holderPause,
+  withLeaseScenario,
   dataApiFaults,
   dbPause,
   dbCrash,
