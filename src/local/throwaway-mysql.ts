@@ -148,7 +148,8 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
 
   async function launch(wrapper: readonly string[] = [], env?: NodeJS.ProcessEnv): Promise<void> {
     const [command, ...rest] = [...wrapper, install.server, ...args] as [string, ...string[]];
-    const started = spawn(command, rest, { stdio: 'ignore', env: { ...process.env, ...env } });
+    // Its own process group, so a signal reaches the server even when a wrapper (faketime) forked it.
+    const started = spawn(command, rest, { stdio: 'ignore', env: { ...process.env, ...env }, detached: true });
     child = started;
     let exited: string | undefined;
     started.once('exit', (code, signal) => {
@@ -163,7 +164,7 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
         return;
       } catch (error) {
         if (Date.now() > deadline) {
-          started.kill('SIGKILL');
+          signalGroup(started, 'SIGKILL');
           throw new LeaseGuardError(`${install.server} did not accept connections in time. ${await logTail()}`, {
             cause: error,
           });
@@ -178,12 +179,20 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
     return log ? `Last lines of its log:\n${log.trim().split('\n').slice(-8).join('\n')}` : '';
   }
 
+  function signalGroup(running: ChildProcess, signal: NodeJS.Signals): void {
+    try {
+      if (running.pid !== undefined) process.kill(-running.pid, signal);
+    } catch {
+      running.kill(signal); // the group is gone already; the leader may not be
+    }
+  }
+
   async function terminate(signal: NodeJS.Signals): Promise<void> {
     const running = child;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGCONT'); // a paused server cannot shut down
-    running.kill(signal);
+    signalGroup(running, 'SIGCONT'); // a paused server cannot shut down
+    signalGroup(running, signal);
     await exited;
   }
 
@@ -195,7 +204,7 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
   }
   const url = await createDatabaseAt(serverUrl, database);
   const stopHook = (): void => {
-    child?.kill('SIGKILL');
+    if (child) signalGroup(child, 'SIGKILL');
   };
   process.once('exit', stopHook);
 

@@ -1,4 +1,4 @@
-import { ExecuteStatementCommand } from '@aws-sdk/client-rds-data';
+import { BatchExecuteStatementCommand, ExecuteStatementCommand } from '@aws-sdk/client-rds-data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from './data-api-fixture.js';
 
@@ -35,5 +35,28 @@ describe('local Data API: calls leave no session state behind', () => {
     await run('INSERT INTO t VALUES (2, 2)');
     const result = await run('SELECT COUNT(*) FROM t');
     expect(result.records?.[0]?.[0]?.longValue).toBe(2);
+  });
+});
+
+describe('local Data API: a batch leaves no session state behind either', () => {
+  let local: LocalDataApi;
+  beforeAll(async () => {
+    local = await startLocalDataApi('data_api_batch_session', { connectionLimit: 1 });
+  });
+  afterAll(() => local.close());
+
+  it('does not carry SET autocommit = 0 from a batch into the next call', async () => {
+    await local.client.send(
+      new BatchExecuteStatementCommand({
+        ...LOCAL_ARNS,
+        database: local.database,
+        sql: 'SET autocommit = 0',
+        parameterSets: [[]],
+      }),
+    );
+    const result = await local.client.send(
+      new ExecuteStatementCommand({ ...LOCAL_ARNS, database: local.database, sql: 'SELECT @@autocommit AS v' }),
+    );
+    expect(result.records?.[0]?.[0]?.longValue).toBe(1);
   });
 });

@@ -104,18 +104,24 @@ export async function batchExecuteStatement(
 
   if (request.transactionId === undefined) {
     // Without a transaction the batch is all or nothing.
-    return onOwnConnection(ctx, request.database, switches.rowsCount, async (connection, background) => {
-      await connection.query('START TRANSACTION').catch(rethrowAsDatabaseError);
-      try {
-        const body = await run(connection, background);
-        await connection.query('COMMIT').catch(rethrowAsDatabaseError);
-        return body;
-      } catch (error) {
-        // After a timeout the statement may still hold the connection; it is destroyed instead.
-        if (!isTimeout(error)) await connection.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
+    return onOwnConnection(
+      ctx,
+      request.database,
+      switches.rowsCount,
+      async (connection, background) => {
+        await connection.query('START TRANSACTION').catch(rethrowAsDatabaseError);
+        try {
+          const body = await run(connection, background);
+          await connection.query('COMMIT').catch(rethrowAsDatabaseError);
+          return body;
+        } catch (error) {
+          // After a timeout the statement may still hold the connection; it is destroyed instead.
+          if (!isTimeout(error)) await connection.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      },
+      changesSession(request.sql),
+    );
   }
   return ctx.transactions.use(request.transactionId, async (tx, background) => {
     try {
