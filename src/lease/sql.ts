@@ -41,7 +41,8 @@ const REASON = `CASE
     ELSE 0
   END`;
 
-const WON = `(${REASON}) = 0`;
+// After the first two assignments, LAST_INSERT_ID() holds the answer: fence × 8 for a win.
+const WON = `LAST_INSERT_ID() % ${CLAIM_SCALE} = 0`;
 const NEW_HOLDER = `(${WON} AND NOT ${SAME_LIVE_HOLDER})`;
 
 /**
@@ -51,24 +52,23 @@ const NEW_HOLDER = `(${WON} AND NOT ${SAME_LIVE_HOLDER})`;
  * for a loss. Only a win changes the lease; a loss changes just the bookkeeping columns. No row
  * matched means the row is missing. A live claim re-issued by the same holder keeps its fence.
  *
- * The answer is the same whether SET runs left to right, each expression seeing the columns set
- * before it (MySQL, MariaDB's default), or all expressions see the old row (MariaDB's
- * SIMULTANEOUS_ASSIGNMENT). So nothing reads `claim_reason` or `last_claim`; the answer and the
- * fence bump come before `fence` and the lease columns change; and once a winner's `holder` and
- * `lease_until` are set, the verdict recomputed from them is still "won" (the same live holder).
+ * The verdict is computed once and kept in the session's LAST_INSERT_ID, which the later
+ * assignments read. They never read a column this statement has already set, so the answer is the
+ * same whether SET runs left to right (MySQL, MariaDB's default) or against the old row (MariaDB's
+ * SIMULTANEOUS_ASSIGNMENT): the holder and lease columns, which the verdict reads, change last.
  */
 export function claimSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
-  claim_reason = ${REASON},
-  last_claim = LAST_INSERT_ID(IF(${WON}, IF(${SAME_LIVE_HOLDER}, fence, fence + 1) * ${CLAIM_SCALE}, ${REASON})),
+  claim_reason = LAST_INSERT_ID(${REASON}),
+  last_claim = LAST_INSERT_ID(IF(LAST_INSERT_ID() = 0, IF(${SAME_LIVE_HOLDER}, fence, fence + 1) * ${CLAIM_SCALE}, LAST_INSERT_ID())),
   runs = IF(${NEW_HOLDER}, runs + 1, runs),
   claimed_at = IF(${NEW_HOLDER}, ${NOW}, claimed_at),
   fence = IF(${NEW_HOLDER}, fence + 1, fence),
-  holder = IF(${WON}, :holder, holder),
-  lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until),
   tick = IF(${WON}, ${TICK}, tick),
   owner = IF(${WON}, COALESCE(:owner, owner), owner),
   owner_seen = IF(${WON} AND :owner IS NOT NULL, ${NOW}, owner_seen),
+  lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until),
+  holder = IF(${WON}, :holder, holder),
   version = version + 1
 WHERE job = :job`;
 }
