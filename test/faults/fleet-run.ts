@@ -16,6 +16,7 @@ import type { FleetJobConfig } from '../../src/fleet/messages.js';
 import { createNemeses, type Nemeses } from '../../src/fleet/nemeses.js';
 import { createRandom, type Random } from '../../src/fleet/random.js';
 import { readRegister, resetRegister } from '../../src/fleet/register.js';
+import { type RunScheduleOptions, runSchedule, type ScheduleRun } from '../../src/fleet/run-schedule.js';
 import { createSupervisor, type RegionSpec, type Supervisor } from '../../src/fleet/supervisor.js';
 import type { FaultViolation, ScenarioContext, ScenarioReport } from './scenario.js';
 
@@ -45,6 +46,12 @@ export interface FleetOutcome {
 
 /** Retries fast enough for a compressed schedule; attempts still time out well inside a deadline. */
 export const FAST_RETRY = { baseDelayMs: 20, maxDelayMs: 300, attemptTimeoutMs: 1000, reserveMs: 200 } as const;
+
+/** Two regions of two workers: contention across regions, and a spare worker in each for retries. */
+export const TWO_REGIONS: readonly RegionSpec[] = [
+  { name: 'us-east-1', workers: 2 },
+  { name: 'eu-west-1', workers: 2 },
+];
 
 /** A per-tick job tuned for seconds-long schedules: a short margin, so a dead holder's lease ends soon. */
 export function fleetJob(job: string, overrides: Partial<FleetJobConfig> = {}): FleetJobConfig {
@@ -88,6 +95,25 @@ export async function runFleet(
   }
   const snapshot = history.snapshot();
   return { history: snapshot, check: checkHistory(snapshot), harnessErrors };
+}
+
+/**
+ * Runs a schedule on the fleet's supervisor. Its dispatch and step errors become harness errors,
+ * so a fault that could not be injected fails the scenario instead of passing it unnoticed.
+ */
+export async function runFleetSchedule(
+  fleet: Fleet,
+  options: Omit<RunScheduleOptions, 'supervisor'>,
+): Promise<ScheduleRun> {
+  const run = await runSchedule({ ...options, supervisor: fleet.supervisor });
+  fleet.harnessErrors.push(...run.errors);
+  return run;
+}
+
+/** How many invocations ended with `outcome`, optionally of one job only. */
+export function countOutcome(history: History, outcome: InvocationOutcome, job?: string): number {
+  return history.invocations.filter((record) => record.outcome === outcome && (job === undefined || record.job === job))
+    .length;
 }
 
 export interface ReportOptions {

@@ -4,7 +4,7 @@
  */
 import type { FleetEnvironment } from '../../src/fleet/environment.js';
 import { schedulerEvent } from '../../src/fleet/events.js';
-import type { Delivery } from '../../src/fleet/history.js';
+import { Delivery } from '../../src/fleet/history.js';
 import type { BodyPlan } from '../../src/fleet/messages.js';
 import type { ScheduleItem } from '../../src/fleet/run-schedule.js';
 
@@ -43,4 +43,39 @@ export function deliverAt(atMs: number, delivered: Delivered): ScheduleItem {
       body,
     },
   };
+}
+
+export interface EachRegion<R extends { readonly name: string }> {
+  readonly job: string;
+  readonly regions: readonly R[];
+  readonly timeoutMs: number;
+  /** When the region's copy arrives after the tick is due (seeded jitter, a head start). */
+  readonly delayMs: (region: R) => number;
+  readonly body: (region: R) => BodyPlan;
+  /** @default a Scheduler event for the tick */
+  readonly event?: (region: R) => unknown;
+}
+
+/**
+ * One scheduled delivery of `tick` per region, as each region's own scheduler would send it.
+ * Per region, the event, the delay and then the body are drawn, in that order, so a seed replays.
+ */
+export function deliverEachRegion<R extends { readonly name: string }>(
+  atMs: number,
+  tick: Date,
+  spec: EachRegion<R>,
+): ScheduleItem[] {
+  return spec.regions.map((region) => {
+    const event = spec.event?.(region);
+    const delayMs = spec.delayMs(region);
+    return deliverAt(atMs + delayMs, {
+      job: spec.job,
+      region: region.name,
+      tick,
+      delivery: Delivery.SCHEDULED,
+      body: spec.body(region),
+      timeoutMs: spec.timeoutMs,
+      ...(event === undefined ? {} : { event }),
+    });
+  });
 }

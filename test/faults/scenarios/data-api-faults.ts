@@ -5,13 +5,13 @@
  * release that commit but lose their answer, claims that hang until the client gives up, and
  * latency on every call. Then clean ticks: every tick runs once the faults heal.
  */
-import { Delivery, InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
+import { InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
 import { DataApiFault, leaseStatements, type Nemeses } from '../../../src/fleet/nemeses.js';
 import { REGISTER_TABLE } from '../../../src/fleet/register.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
-import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
 import type { FaultViolation, Scenario } from '../scenario.js';
-import { deliverAt, planTicks } from '../ticks.js';
+import { deliverEachRegion, planTicks } from '../ticks.js';
 
 const TICK_EVERY_MS = 1000;
 const TIMEOUT_MS = 3000;
@@ -50,52 +50,31 @@ export const dataApiFaults: Scenario = {
     const job = fleetJob(`dataapi-${context.runId}`, { register: RegisterVariant.FENCED });
     const faults = context.profile === 'quick' ? QUICK : FULL;
     const extra: FaultViolation[] = [];
-    const outcome = await runFleet(
-      context,
-      {
-        jobs: [job],
-        regions: [
-          { name: 'us-east-1', workers: 2 },
-          { name: 'eu-west-1', workers: 2 },
-        ],
-      },
-      async (fleet) => {
-        const { random, nemeses } = fleet;
-        const statements: Statements = {
-          ...leaseStatements(context.environment.table),
-          registerWrite: new RegExp(`^UPDATE ${REGISTER_TABLE} SET items`),
-        };
-        const ticks = await planTicks(context.environment, faults.length + CLEAN_TICKS, TICK_EVERY_MS);
-        const items: ScheduleItem[] = [];
-        ticks.forEach((tick, index) => {
-          const at = 300 + index * TICK_EVERY_MS;
-          const fault = faults[index];
-          if (fault) items.push({ kind: 'step', atMs: at - 50, run: () => fault(nemeses, statements) });
-          for (const region of ['us-east-1', 'eu-west-1']) {
-            items.push(
-              deliverAt(at + random.int(0, 20), {
-                job: job.job,
-                region,
-                tick,
-                delivery: Delivery.SCHEDULED,
-                body: { bodyMs: random.int(150, 300), registerDelayMs: random.int(0, 40) },
-                timeoutMs: TIMEOUT_MS,
-              }),
-            );
-          }
-        });
-        const run = await runSchedule({
-          supervisor: fleet.supervisor,
-          items,
-          lambdaRetry: { delaysMs: [1200, 2400] },
-          settleTimeoutMs: 30_000,
-        });
-        fleet.harnessErrors.push(...run.errors);
-      },
-    );
-    const failedClosed = outcome.history.invocations.filter(
-      (record) => record.outcome === InvocationOutcome.UNAVAILABLE,
-    ).length;
+    const outcome = await runFleet(context, { jobs: [job], regions: TWO_REGIONS }, async (fleet) => {
+      const { random, nemeses } = fleet;
+      const statements: Statements = {
+        ...leaseStatements(context.environment.table),
+        registerWrite: new RegExp(`^UPDATE ${REGISTER_TABLE} SET items`),
+      };
+      const ticks = await planTicks(context.environment, faults.length + CLEAN_TICKS, TICK_EVERY_MS);
+      const items: ScheduleItem[] = [];
+      ticks.forEach((tick, index) => {
+        const at = 300 + index * TICK_EVERY_MS;
+        const fault = faults[index];
+        if (fault) items.push({ kind: 'step', atMs: at - 50, run: () => fault(nemeses, statements) });
+        items.push(
+          ...deliverEachRegion(at, tick, {
+            job: job.job,
+            regions: TWO_REGIONS,
+            timeoutMs: TIMEOUT_MS,
+            delayMs: () => random.int(0, 20),
+            body: () => ({ bodyMs: random.int(150, 300), registerDelayMs: random.int(0, 40) }),
+          }),
+        );
+      });
+      await runFleetSchedule(fleet, { items, lambdaRetry: { delaysMs: [1200, 2400] }, settleTimeoutMs: 30_000 });
+    });
+    const failedClosed = countOutcome(outcome.history, InvocationOutcome.UNAVAILABLE);
     if (context.profile === 'full' && failedClosed === 0) {
       extra.push({
         invariant: 'not-exercised',

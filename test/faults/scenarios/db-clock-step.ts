@@ -14,7 +14,7 @@ import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
 import type { FleetJobConfig } from '../../../src/fleet/messages.js';
 import type { Dispatched } from '../../../src/fleet/supervisor.js';
 import { type DatabaseClock, databaseClock, databaseOffset, restartWithClock } from '../database-clock.js';
-import { type Fleet, fleetJob, fleetReport, mergeReports, runFleet } from '../fleet-run.js';
+import { type Fleet, fleetJob, fleetReport, mergeReports, runFleet, TWO_REGIONS } from '../fleet-run.js';
 import { type FaultViolation, isNotRun, type NotRun, type Scenario, type ScenarioContext } from '../scenario.js';
 import { planTicks } from '../ticks.js';
 
@@ -24,10 +24,6 @@ const BACKWARD_MS = -7 * SECOND;
 const TIMEOUT_MS = 6000;
 /** The holder reads, then waits this long before it writes: the step and the takeover fit inside. */
 const HOLDER_WRITE_DELAY_MS = 4000;
-const REGIONS = [
-  { name: 'us-east-1', workers: 2 },
-  { name: 'eu-west-1', workers: 2 },
-];
 
 function dispatch(
   fleet: Fleet,
@@ -52,7 +48,7 @@ async function forward(context: ScenarioContext, clock: DatabaseClock, extra: Fa
   const fenced = fleetJob(`clock-fenced-${context.runId}`, { register: RegisterVariant.FENCED });
   const unfenced = fleetJob(`clock-unfenced-${context.runId}`, { register: RegisterVariant.UNFENCED });
   let offset = 0;
-  const outcome = await runFleet(context, { jobs: [fenced, unfenced], regions: REGIONS }, async (fleet) => {
+  const outcome = await runFleet(context, { jobs: [fenced, unfenced], regions: TWO_REGIONS }, async (fleet) => {
     const [tick, next] = (await planTicks(context.environment, 2, SECOND)) as [Date, Date];
     const holders = (
       await Promise.all(
@@ -96,7 +92,7 @@ async function backward(context: ScenarioContext, clock: DatabaseClock, notes: s
   // No register: the holder must not touch the database while it restarts, only hold the lease.
   const job = fleetJob(`clock-back-${context.runId}`);
   let offset = 0;
-  const outcome = await runFleet(context, { jobs: [job], regions: REGIONS }, async (fleet) => {
+  const outcome = await runFleet(context, { jobs: [job], regions: TWO_REGIONS }, async (fleet) => {
     const ticks = await planTicks(context.environment, 3, SECOND);
     const [tick, later, last] = ticks as [Date, Date, Date];
     const short = { bodyMs: 100, registerDelayMs: 0 };

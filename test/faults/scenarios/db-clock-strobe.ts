@@ -5,12 +5,12 @@
  * (T2, reported); everything else must hold: fences rise, the fenced register is intact, nothing
  * crashes, and every tick runs once the clock is back.
  */
-import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { RegisterVariant } from '../../../src/fleet/history.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
 import { databaseClock, restartWithClock } from '../database-clock.js';
-import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import { fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
 import { isNotRun, type Scenario } from '../scenario.js';
-import { deliverAt, planTicks } from '../ticks.js';
+import { deliverEachRegion, planTicks } from '../ticks.js';
 
 const SECOND = 1000;
 /** The database clock's offset from real time after each bump; the last puts it back. */
@@ -33,14 +33,7 @@ export const dbClockStrobe: Scenario = {
     const unfenced = fleetJob(`strobe-unfenced-${context.runId}`, { register: RegisterVariant.UNFENCED });
     const outcome = await runFleet(
       context,
-      {
-        jobs: [fenced, unfenced],
-        regions: [
-          { name: 'us-east-1', workers: 2 },
-          { name: 'eu-west-1', workers: 2 },
-        ],
-        maxWorkersPerRegion: 5,
-      },
+      { jobs: [fenced, unfenced], regions: TWO_REGIONS, maxWorkersPerRegion: 5 },
       async (fleet) => {
         const { random } = fleet;
         const count = Math.ceil(((OFFSETS_MS.length + 1) * BUMP_EVERY_MS) / TICK_EVERY_MS) + QUIET_TICKS;
@@ -48,18 +41,15 @@ export const dbClockStrobe: Scenario = {
         const items: ScheduleItem[] = [];
         ticks.forEach((tick, index) => {
           for (const job of [fenced, unfenced]) {
-            for (const region of ['us-east-1', 'eu-west-1']) {
-              items.push(
-                deliverAt(300 + index * TICK_EVERY_MS + random.int(0, 30), {
-                  job: job.job,
-                  region,
-                  tick,
-                  delivery: Delivery.SCHEDULED,
-                  body: { bodyMs: random.int(200, 800), registerDelayMs: random.int(100, 400) },
-                  timeoutMs: TIMEOUT_MS,
-                }),
-              );
-            }
+            items.push(
+              ...deliverEachRegion(300 + index * TICK_EVERY_MS, tick, {
+                job: job.job,
+                regions: TWO_REGIONS,
+                timeoutMs: TIMEOUT_MS,
+                delayMs: () => random.int(0, 30),
+                body: () => ({ bodyMs: random.int(200, 800), registerDelayMs: random.int(100, 400) }),
+              }),
+            );
           }
         });
         let offsetNow = 0;
@@ -76,13 +66,7 @@ export const dbClockStrobe: Scenario = {
           },
         });
         try {
-          const run = await runSchedule({
-            supervisor: fleet.supervisor,
-            items,
-            lambdaRetry: { delaysMs: [1500, 3000] },
-            settleTimeoutMs: 60_000,
-          });
-          fleet.harnessErrors.push(...run.errors);
+          await runFleetSchedule(fleet, { items, lambdaRetry: { delaysMs: [1500, 3000] }, settleTimeoutMs: 60_000 });
         } finally {
           // Whatever happened, later scenarios get the real clock.
           if (offsetNow !== 0) await restartWithClock(fleet.history, clock, 0);

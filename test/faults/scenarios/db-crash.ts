@@ -4,11 +4,11 @@
  * closed while it is down; committed leases survive the crash; Lambda's retries bring the ticks
  * back. Safety always, liveness after each restart.
  */
-import { Delivery, InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
-import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import { InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
 import type { Scenario } from '../scenario.js';
-import { deliverAt, planTicks } from '../ticks.js';
+import { deliverEachRegion, planTicks } from '../ticks.js';
 
 const TIMEOUT_MS = 2000;
 const TICK_EVERY_MS = 1500;
@@ -27,14 +27,7 @@ export const dbCrash: Scenario = {
     const notes: string[] = [];
     const outcome = await runFleet(
       context,
-      {
-        jobs: [job],
-        regions: [
-          { name: 'us-east-1', workers: 2 },
-          { name: 'eu-west-1', workers: 2 },
-        ],
-        maxWorkersPerRegion: 5,
-      },
+      { jobs: [job], regions: TWO_REGIONS, maxWorkersPerRegion: 5 },
       async (fleet) => {
         const { random, nemeses } = fleet;
         // A crash every third tick (restart included), then three quiet ticks.
@@ -50,31 +43,20 @@ export const dbCrash: Scenario = {
             notes.push(`crash at tick ${index} ${offset >= 0 ? '+' : ''}${offset} ms, down ${downMs} ms`);
             items.push({ kind: 'step', atMs: at + offset, run: () => nemeses.crashDatabase(downMs) });
           }
-          for (const region of ['us-east-1', 'eu-west-1']) {
-            items.push(
-              deliverAt(at + random.int(0, 30), {
-                job: job.job,
-                region,
-                tick,
-                delivery: Delivery.SCHEDULED,
-                body: { bodyMs: random.int(300, 800), registerDelayMs: random.int(50, 200) },
-                timeoutMs: TIMEOUT_MS,
-              }),
-            );
-          }
+          items.push(
+            ...deliverEachRegion(at, tick, {
+              job: job.job,
+              regions: TWO_REGIONS,
+              timeoutMs: TIMEOUT_MS,
+              delayMs: () => random.int(0, 30),
+              body: () => ({ bodyMs: random.int(300, 800), registerDelayMs: random.int(50, 200) }),
+            }),
+          );
         });
-        const run = await runSchedule({
-          supervisor: fleet.supervisor,
-          items,
-          lambdaRetry: { delaysMs: [2000, 4000] },
-          settleTimeoutMs: 60_000,
-        });
-        fleet.harnessErrors.push(...run.errors);
+        await runFleetSchedule(fleet, { items, lambdaRetry: { delaysMs: [2000, 4000] }, settleTimeoutMs: 60_000 });
       },
     );
-    const unavailable = outcome.history.invocations.filter(
-      (record) => record.outcome === InvocationOutcome.UNAVAILABLE,
-    ).length;
+    const unavailable = countOutcome(outcome.history, InvocationOutcome.UNAVAILABLE);
     notes.push(`${unavailable} invocation(s) failed closed while the database was down`);
     return fleetReport(outcome, { notes });
   },

@@ -4,11 +4,11 @@
  * the frozen server and commit late, after their callers gave up; the holder is killed at its
  * deadline. Nothing may overlap, no tick may run twice, and every tick runs once it is thawed.
  */
-import { Delivery, InvocationOutcome, observerNow, RegisterVariant } from '../../../src/fleet/history.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
-import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import { InvocationOutcome, observerNow, RegisterVariant } from '../../../src/fleet/history.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
 import type { FaultViolation, Scenario } from '../scenario.js';
-import { deliverAt, planTicks } from '../ticks.js';
+import { deliverEachRegion, planTicks } from '../ticks.js';
 
 const TIMEOUT_MS = 2000;
 const MARGIN_MS = 500;
@@ -32,14 +32,7 @@ export const dbPause: Scenario = {
     const pauseStarts: number[] = [];
     const outcome = await runFleet(
       context,
-      {
-        jobs: [job],
-        regions: [
-          { name: 'us-east-1', workers: 2 },
-          { name: 'eu-west-1', workers: 2 },
-        ],
-        maxWorkersPerRegion: 5,
-      },
+      { jobs: [job], regions: TWO_REGIONS, maxWorkersPerRegion: 5 },
       async (fleet) => {
         const { random, nemeses } = fleet;
         // Each pause gets its own tick, the ticks its pause spans, and two quiet ticks after it.
@@ -65,26 +58,17 @@ export const dbPause: Scenario = {
               },
             });
           }
-          for (const region of ['us-east-1', 'eu-west-1']) {
-            items.push(
-              deliverAt(at + (region === 'us-east-1' ? 0 : 20 + random.int(0, 20)), {
-                job: job.job,
-                region,
-                tick,
-                delivery: Delivery.SCHEDULED,
-                body: { bodyMs: 1200, registerDelayMs: 400 },
-                timeoutMs: TIMEOUT_MS,
-              }),
-            );
-          }
+          items.push(
+            ...deliverEachRegion(at, tick, {
+              job: job.job,
+              regions: TWO_REGIONS,
+              timeoutMs: TIMEOUT_MS,
+              delayMs: (region) => (region.name === 'us-east-1' ? 0 : 20 + random.int(0, 20)),
+              body: () => ({ bodyMs: 1200, registerDelayMs: 400 }),
+            }),
+          );
         });
-        const run = await runSchedule({
-          supervisor: fleet.supervisor,
-          items,
-          lambdaRetry: { delaysMs: [1500, 3000] },
-          settleTimeoutMs: 40_000,
-        });
-        fleet.harnessErrors.push(...run.errors);
+        await runFleetSchedule(fleet, { items, lambdaRetry: { delaysMs: [1500, 3000] }, settleTimeoutMs: 40_000 });
       },
     );
     // A pause proves something only if it caught a holder inside its body.
@@ -97,10 +81,8 @@ export const dbPause: Scenario = {
         extra.push({ invariant: 'not-exercised', job: job.job, message: `pause ${index + 1} froze no holder mid-job` });
       }
     });
-    const killed = outcome.history.invocations.filter((record) => record.outcome === InvocationOutcome.KILLED).length;
-    const unavailable = outcome.history.invocations.filter(
-      (record) => record.outcome === InvocationOutcome.UNAVAILABLE,
-    ).length;
+    const killed = countOutcome(outcome.history, InvocationOutcome.KILLED);
+    const unavailable = countOutcome(outcome.history, InvocationOutcome.UNAVAILABLE);
     return fleetReport(outcome, {
       extraViolations: extra,
       notes: [

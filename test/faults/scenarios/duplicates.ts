@@ -5,9 +5,9 @@
  * rows and to no generatedFields (F12), so the claim's verdict takes the read-back path.
  */
 import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
 import { DEFAULT_SWITCHES } from '../../../src/local/data-api/index.js';
-import { type FleetOutcome, fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import { type FleetOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule } from '../fleet-run.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 import { deliverAt, planTicks } from '../ticks.js';
 
@@ -65,14 +65,12 @@ export async function runDuplicates(
             fleet.history.beginNemesis('data-api-switches', 'data-api', 'changed rows, no generatedFields');
           },
         });
-        const run = await runSchedule({
-          supervisor: fleet.supervisor,
+        await runFleetSchedule(fleet, {
           items,
           // Past the killed holder's lease (its timeout plus the margin), as Lambda's retries come.
           lambdaRetry: { delaysMs: [timeoutMs + 1000, timeoutMs + 2000], body: () => body() },
           settleTimeoutMs: 30_000,
         });
-        fleet.harnessErrors.push(...run.errors);
       },
     );
   } finally {

@@ -12,8 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { schedulerEvent } from '../../../src/fleet/events.js';
 import { Delivery, InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
 import type { FleetJobConfig } from '../../../src/fleet/messages.js';
-import { runSchedule } from '../../../src/fleet/run-schedule.js';
-import { type Fleet, fleetJob, fleetReport, mergeReports, runFleet } from '../fleet-run.js';
+import {
+  type Fleet,
+  fleetJob,
+  fleetReport,
+  mergeReports,
+  runFleet,
+  runFleetSchedule,
+  TWO_REGIONS,
+} from '../fleet-run.js';
 import type { FaultViolation, Scenario, ScenarioContext } from '../scenario.js';
 import { deliverAt, planTicks } from '../ticks.js';
 
@@ -25,11 +32,6 @@ const FREEZE_AFTER_MS = 300;
 const FREEZE_MS = 3000;
 /** After the short lease ended, before the frozen holder wakes. */
 const TAKEOVER_AFTER_MS = 1800;
-
-const REGIONS = [
-  { name: 'us-east-1', workers: 2 },
-  { name: 'eu-west-1', workers: 2 },
-];
 
 /** Freezes the holder of `tick` mid-job and sends `next` to the other region meanwhile. */
 async function freezeHolder(
@@ -76,7 +78,7 @@ async function shortLease(context: ScenarioContext, notes: string[], extra: Faul
     register: RegisterVariant.UNFENCED,
     leaseMs: SHORT_LEASE_MS,
   });
-  const outcome = await runFleet(context, { jobs: [fenced, unfenced], regions: REGIONS }, async (fleet) => {
+  const outcome = await runFleet(context, { jobs: [fenced, unfenced], regions: TWO_REGIONS }, async (fleet) => {
     const ticks = await planTicks(context.environment, 2, 1000);
     await Promise.all([fenced, unfenced].map((job) => freezeHolder(fleet, job, ticks, LONG_TIMEOUT_MS)));
   });
@@ -100,11 +102,10 @@ async function shortLease(context: ScenarioContext, notes: string[], extra: Faul
 
 async function defaultLease(context: ScenarioContext, extra: FaultViolation[]) {
   const job = fleetJob(`pause-default-${context.runId}`, { register: RegisterVariant.FENCED });
-  return runFleet(context, { jobs: [job], regions: REGIONS }, async (fleet) => {
+  return runFleet(context, { jobs: [job], regions: TWO_REGIONS }, async (fleet) => {
     const ticks = await planTicks(context.environment, 1, 1000);
     const tick = ticks[0] as Date;
-    const run = await runSchedule({
-      supervisor: fleet.supervisor,
+    await runFleetSchedule(fleet, {
       items: [
         deliverAt(0, {
           job: job.job,
@@ -135,7 +136,6 @@ async function defaultLease(context: ScenarioContext, extra: FaultViolation[]) {
       lambdaRetry: { delaysMs: [1000, 1000], body: () => ({ bodyMs: 100, registerDelayMs: 0 }) },
       settleTimeoutMs: 20_000,
     });
-    fleet.harnessErrors.push(...run.errors);
     const killed = fleet.history
       .snapshot()
       .invocations.some((record) => record.outcome === InvocationOutcome.KILLED && record.reason === 'timeout');

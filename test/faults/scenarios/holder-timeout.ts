@@ -6,16 +6,19 @@
  * Either way Lambda's retry (same request id) must run the tick once the lease has ended, and
  * the other region's copies are refused meanwhile.
  */
-import { Delivery, InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
-import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import { InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
 import type { Scenario } from '../scenario.js';
-import { deliverAt, planTicks } from '../ticks.js';
+import { deliverEachRegion, planTicks } from '../ticks.js';
 
 const TIMEOUT_MS = 1200;
 /** Each tick's retries end before the next tick: every tick must run. */
 const TICK_EVERY_MS = 3000;
 const OVERRUN_BODY = { bodyMs: 3000, registerDelayMs: 400 };
+const SHORT_BODY = { bodyMs: 200, registerDelayMs: 20 };
+/** us-east-1's copy arrives first and holds the lease (and overruns); eu-west-1's contends while it does. */
+const holder = (region: { readonly name: string }): boolean => region.name === 'us-east-1';
 
 export const holderTimeout: Scenario = {
   name: 'holder-timeout',
@@ -26,59 +29,35 @@ export const holderTimeout: Scenario = {
     const killed = fleetJob(`kill-${context.runId}`, { register: RegisterVariant.FENCED });
     const aborted = fleetJob(`abort-${context.runId}`, { register: RegisterVariant.FENCED, timeoutEarlyMs: 300 });
     const count = context.profile === 'quick' ? 2 : 5;
-    const outcome = await runFleet(
-      context,
-      {
-        jobs: [killed, aborted],
-        regions: [
-          { name: 'us-east-1', workers: 2 },
-          { name: 'eu-west-1', workers: 2 },
-        ],
-      },
-      async (fleet) => {
-        const { random } = fleet;
-        const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
-        const items: ScheduleItem[] = [];
-        ticks.forEach((tick, index) => {
-          const at = 200 + index * TICK_EVERY_MS;
-          for (const job of [killed, aborted]) {
-            // The first tick always overruns; later ones by chance.
-            const overrun = index === 0 || random.chance(0.6);
-            const body = overrun ? OVERRUN_BODY : { bodyMs: 200, registerDelayMs: 20 };
-            items.push(
-              deliverAt(at, {
-                job: job.job,
-                region: 'us-east-1',
-                tick,
-                delivery: Delivery.SCHEDULED,
-                body,
-                timeoutMs: TIMEOUT_MS,
-              }),
-              deliverAt(at + 150 + random.int(0, 50), {
-                job: job.job,
-                region: 'eu-west-1',
-                tick,
-                delivery: Delivery.SCHEDULED,
-                body: { bodyMs: 200, registerDelayMs: 20 },
-                timeoutMs: TIMEOUT_MS,
-              }),
-            );
-          }
-        });
-        const run = await runSchedule({
-          supervisor: fleet.supervisor,
-          items,
-          // Lambda retries after about a minute; compressed, still past the killed holder's lease.
-          lambdaRetry: { delaysMs: [1000, 1000], body: () => ({ bodyMs: 200, registerDelayMs: 20 }) },
-          settleTimeoutMs: 20_000,
-        });
-        fleet.harnessErrors.push(...run.errors);
-      },
-    );
+    const outcome = await runFleet(context, { jobs: [killed, aborted], regions: TWO_REGIONS }, async (fleet) => {
+      const { random } = fleet;
+      const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
+      const items: ScheduleItem[] = [];
+      ticks.forEach((tick, index) => {
+        const at = 200 + index * TICK_EVERY_MS;
+        for (const job of [killed, aborted]) {
+          // The first tick always overruns; later ones by chance.
+          const overrun = index === 0 || random.chance(0.6);
+          items.push(
+            ...deliverEachRegion(at, tick, {
+              job: job.job,
+              regions: TWO_REGIONS,
+              timeoutMs: TIMEOUT_MS,
+              delayMs: (region) => (holder(region) ? 0 : 150 + random.int(0, 50)),
+              body: (region) => (holder(region) && overrun ? OVERRUN_BODY : SHORT_BODY),
+            }),
+          );
+        }
+      });
+      await runFleetSchedule(fleet, {
+        items,
+        // Lambda retries after about a minute; compressed, still past the killed holder's lease.
+        lambdaRetry: { delaysMs: [1000, 1000], body: () => SHORT_BODY },
+        settleTimeoutMs: 20_000,
+      });
+    });
     // The deadline kills count themselves; middy's early timeouts show as failed runs of the other job.
-    const abandoned = outcome.history.invocations.filter(
-      (record) => record.job === aborted.job && record.outcome === InvocationOutcome.FAILED,
-    ).length;
+    const abandoned = countOutcome(outcome.history, InvocationOutcome.FAILED, aborted.job);
     return fleetReport(outcome, { strictLiveness: true, extraFaults: abandoned });
   },
 };

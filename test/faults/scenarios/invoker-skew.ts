@@ -6,11 +6,11 @@
  * clock and monotonic durations.
  */
 import { scheduledRuleEvent } from '../../../src/fleet/events.js';
-import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
-import { fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import { RegisterVariant } from '../../../src/fleet/history.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { fleetJob, fleetReport, runFleet, runFleetSchedule } from '../fleet-run.js';
 import type { FaultViolation, Scenario } from '../scenario.js';
-import { deliverAt, planTicks } from '../ticks.js';
+import { deliverEachRegion, planTicks } from '../ticks.js';
 
 const MINUTE = 60_000;
 const REGIONS = [
@@ -58,26 +58,20 @@ export const invokerSkew: Scenario = {
         ticks.forEach((tick, index) => {
           const at = 200 + index * TICK_EVERY_MS;
           const favoured = REGIONS[index % REGIONS.length]?.name;
-          for (const region of REGIONS) {
-            const early = region.name === favoured ? 0 : HEAD_START_MS;
-            // Skewed regions get scheduled rules' events: their `time` comes from the event, never the clock.
-            const event =
-              region.clockSkewMs === 0 ? undefined : scheduledRuleEvent(tick, region.name, random.int(0, 99));
-            items.push(
-              deliverAt(at + early + random.int(0, 10), {
-                job: job.job,
-                region: region.name,
-                tick,
-                delivery: Delivery.SCHEDULED,
-                body: { bodyMs: random.int(100, 250), registerDelayMs: random.int(0, 30) },
-                timeoutMs: TIMEOUT_MS,
-                ...(event ? { event } : {}),
-              }),
-            );
-          }
+          items.push(
+            ...deliverEachRegion(at, tick, {
+              job: job.job,
+              regions: REGIONS,
+              timeoutMs: TIMEOUT_MS,
+              // Skewed regions get scheduled rules' events: their `time` comes from the event, never the clock.
+              event: (region) =>
+                region.clockSkewMs === 0 ? undefined : scheduledRuleEvent(tick, region.name, random.int(0, 99)),
+              delayMs: (region) => (region.name === favoured ? 0 : HEAD_START_MS) + random.int(0, 10),
+              body: () => ({ bodyMs: random.int(100, 250), registerDelayMs: random.int(0, 30) }),
+            }),
+          );
         });
-        const run = await runSchedule({ supervisor, items, settleTimeoutMs: 20_000 });
-        fleet.harnessErrors.push(...run.errors);
+        await runFleetSchedule(fleet, { items, settleTimeoutMs: 20_000 });
       },
     );
     const wins = new Map<string, number>(REGIONS.map((region) => [region.name, 0]));

@@ -10,8 +10,8 @@ import { replayedEvent, scheduledRuleEvent } from '../../../src/fleet/events.js'
 import { Delivery, RegisterVariant } from '../../../src/fleet/history.js';
 import { DataApiFault, leaseStatements } from '../../../src/fleet/nemeses.js';
 import type { Random } from '../../../src/fleet/random.js';
-import { runSchedule, type ScheduleItem } from '../../../src/fleet/run-schedule.js';
-import { type Fleet, fleetJob, fleetReport, runFleet } from '../fleet-run.js';
+import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import { type Fleet, fleetJob, fleetReport, runFleet, runFleetSchedule } from '../fleet-run.js';
 import type { Scenario } from '../scenario.js';
 import { deliverAt, planTicks } from '../ticks.js';
 
@@ -169,14 +169,12 @@ export const soak: Scenario = {
             },
           });
         }
-        const run = await runSchedule({
-          supervisor: fleet.supervisor,
+        await runFleetSchedule(fleet, {
           items,
           // A retry runs a normal body: a body that always overruns could never run, faults or not.
           lambdaRetry: { delaysMs: [1500, 3000], body: () => ({ bodyMs: 200, registerDelayMs: 50 }) },
           settleTimeoutMs: 60_000,
         });
-        fleet.harnessErrors.push(...run.errors);
       },
     );
     const overlaps = outcome.check.jobs.flatMap((job) =>
