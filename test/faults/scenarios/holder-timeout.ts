@@ -14,7 +14,7 @@ import { deliverEachRegion, planTicks } from '../ticks.js';
 
 const TIMEOUT_MS = 1200;
 /** Each tick's retries end before the next tick: every tick must run. */
-const TICK_EVERY_MS = 3000;
+const TICK_EVERY_MS = 4500;
 const OVERRUN_BODY = { bodyMs: 3000, registerDelayMs: 400 };
 const SHORT_BODY = { bodyMs: 200, registerDelayMs: 20 };
 /** us-east-1's copy arrives first and holds the lease (and overruns); eu-west-1's contends while it does. */
@@ -51,8 +51,9 @@ export const holderTimeout: Scenario = {
       });
       await runFleetSchedule(fleet, {
         items,
-        // Lambda retries after about a minute; compressed, still past the killed holder's lease.
-        lambdaRetry: { delaysMs: [1000, 1000], body: () => SHORT_BODY },
+        // Lambda retries after about a minute; compressed, but still past the lease a holder keeps:
+        // its remaining time (1.2 s) plus the 0.5 s margin, counted from its claim.
+        lambdaRetry: { delaysMs: [1500, 1500], body: () => SHORT_BODY },
         settleTimeoutMs: 20_000,
       });
     });
