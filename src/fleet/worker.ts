@@ -7,6 +7,7 @@ import { LEASE_ENV } from '../constants.js';
 import type { LeaseSkipped } from '../middleware/types.js';
 import { createDataApiExecutor } from '../sql/data-api-executor.js';
 import { createFleetHandler, type FleetContext, type FleetJobHooks } from './fleet-job.js';
+import { sendToParent } from './ipc.js';
 import { fleetLambdaContext } from './lambda-context.js';
 import {
   type HandlerAnswer,
@@ -17,14 +18,7 @@ import {
 } from './messages.js';
 
 function send(message: WorkerMessage): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!process.send || !process.connected) {
-      reject(new Error('the fleet worker lost its supervisor'));
-      return;
-    }
-    // The callback fires once the message is in the channel: ordering against our later I/O holds.
-    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
-  });
+  return sendToParent(message, 'the fleet worker');
 }
 
 function readConfig(): WorkerConfig {

@@ -90,7 +90,7 @@ export interface LeaseState {
 }
 
 export interface LeaseStore {
-  /** One conditional UPDATE; a winner whose driver does not report the token pays one read. */
+  /** One UPDATE, winner or loser; one more read where the driver does not report LAST_INSERT_ID. */
   claim(request: ClaimRequest, options?: ExecuteOptions): Promise<ClaimResult>;
   /** Conditional on holder and fence: a stale holder's release changes nothing and returns false. */
   release(request: ReleaseRequest, options?: ExecuteOptions): Promise<boolean>;

@@ -1,7 +1,8 @@
 /**
  * The protocol's SQL text, written once for MySQL 8 (Aurora MySQL 3) and MariaDB. Rules:
  * - Only the database clock: `UTC_TIMESTAMP(6)`, statement-stable; durations come in as microseconds.
- * - Single-table `SET` runs left to right, so expressions that read old values come first.
+ * - The claim's answer does not depend on how `SET` is evaluated: left to right (MySQL) or against
+ *   the old row (MariaDB's SIMULTANEOUS_ASSIGNMENT); see `claimSql`.
  * - Every statement that matches a row also changes it (`version + 1`), so drivers that count
  *   matched rows and drivers that count changed rows give the same answer.
  * - Release and renew are keyed by holder and fence: a stale holder changes nothing.

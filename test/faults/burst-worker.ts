@@ -6,6 +6,7 @@
  */
 
 import { createFleetHandler, type FleetContext } from '../../src/fleet/fleet-job.js';
+import { sendToParent } from '../../src/fleet/ipc.js';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
 import type { HandlerAnswer } from '../../src/fleet/messages.js';
 import type { LeaseGuardLogger } from '../../src/middleware/observe.js';
@@ -18,13 +19,7 @@ import {
 } from './burst-messages.js';
 
 function send(message: BurstReport): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!process.send || !process.connected) {
-      reject(new Error('the burst process lost its parent'));
-      return;
-    }
-    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
-  });
+  return sendToParent(message, 'the burst process');
 }
 
 const quiet: LeaseGuardLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
