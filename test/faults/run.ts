@@ -2,11 +2,17 @@
  * `npm run faults`: the full fault schedule of docs/reliability.md section (b) on this machine,
  * against a throwaway MariaDB and the local Data API server, loopback only. Prints its seed,
  * then a table of faults, invocations, runs and violations per scenario; exits non-zero on any
- * violation, on a negative control that caught nothing, or on a scenario that broke.
+ * violation, on a negative control that caught nothing, on a scenario that broke, and on a
+ * scenario that could not run here (a suite that skips its database faults proves nothing).
  *
- *   npm run faults [-- --seed <n>] [--only <scenario>[,<scenario>…]] [--list]
+ *   npm run faults [-- --seed <n>] [--only <scenario>[,<scenario>…]] [--cpu-load <n>] [--json <file>] [--list]
+ *
+ * `--cpu-load <n>` runs the suite beside n busy-loop processes, so its verdicts are shown not to
+ * depend on an idle machine.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startFleetEnvironment } from '../../src/fleet/environment.js';
 import { ensureFaketime, type FaketimeStatus } from './faketime.js';
@@ -17,6 +23,9 @@ import { details, type ScenarioRow, summaryTable } from './summary.js';
 
 const DEFAULT_SEED = 20261125;
 const SCENARIO_LIMIT_MS = 4 * 60_000;
+/** A busy loop ends by itself after this long, even if the runner is killed before it can stop it. */
+const CPU_LOAD_LIMIT_MS = 60 * 60_000;
+const MAX_CPU_LOAD = 8;
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -31,11 +40,38 @@ function parseSeed(text: string | undefined): number {
   return seed;
 }
 
+function parseCpuLoad(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 0 || count > MAX_CPU_LOAD) {
+    throw new Error(`--cpu-load must be a whole number of busy-loop processes from 0 to ${MAX_CPU_LOAD}, got ${text}`);
+  }
+  return count;
+}
+
+/** n processes that spin until stopped (or until CPU_LOAD_LIMIT_MS); returns the function that stops them. */
+function startCpuLoad(count: number): () => void {
+  const loop = `const end = Date.now() + ${CPU_LOAD_LIMIT_MS}; while (Date.now() < end) {}`;
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < count; i++) children.push(spawn(process.execPath, ['-e', loop], { stdio: 'ignore' }));
+  const stop = (): void => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', stop);
+  return stop;
+}
+
 async function main(): Promise<number> {
   // The SDK's notice about Node 22 would be repeated in the middle of the report; it is not a fault.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
-    options: { seed: { type: 'string' }, only: { type: 'string' }, list: { type: 'boolean' } },
+    options: {
+      seed: { type: 'string' },
+      only: { type: 'string' },
+      'cpu-load': { type: 'string' },
+      json: { type: 'string' },
+      list: { type: 'boolean' },
+    },
     strict: true,
   });
   if (values.list) {
@@ -43,14 +79,21 @@ async function main(): Promise<number> {
       log(`${scenario.name.padEnd(24)} ${scenario.catalogue.padEnd(14)} ${scenario.proves}`);
     return 0;
   }
+  const started = performance.now();
   const seed = parseSeed(values.seed);
+  const cpuLoad = parseCpuLoad(values['cpu-load']);
   const wanted = values.only?.split(',').map((name) => name.trim());
   const unknown = wanted?.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; --list shows them`);
   const selected = SCENARIOS.filter((scenario) => !wanted || wanted.includes(scenario.name));
 
   log(`lease-guard fault suite: seed ${seed} (replay with --seed ${seed}), ${selected.length} scenario(s)`);
-  const environment = await startFleetEnvironment();
+  const stopCpuLoad = startCpuLoad(cpuLoad);
+  if (cpuLoad > 0) log(`cpu load: ${cpuLoad} busy-loop process(es) share the machine for the whole run`);
+  const environment = await startFleetEnvironment().catch((error: unknown) => {
+    stopCpuLoad();
+    throw error;
+  });
   log(
     environment.throwaway
       ? `database: throwaway ${environment.throwaway.flavor} on 127.0.0.1:${environment.throwaway.port} (pid ${environment.throwaway.pid})`
@@ -80,10 +123,22 @@ async function main(): Promise<number> {
       for (const line of details(row)) log(line);
     }
   } finally {
+    stopCpuLoad();
     await environment.stop();
   }
   log(`\n${summaryTable(rows, seed)}`);
-  return rows.some((row) => row.verdict === Verdict.FAIL || row.verdict === Verdict.ERROR) ? 1 : 0;
+  const failing: readonly Verdict[] = [Verdict.FAIL, Verdict.ERROR, Verdict.NOT_RUN];
+  if (values.json) {
+    // For CI's closing line: scenario counts and how long the suite took.
+    const failed = rows.filter((row) => failing.includes(row.verdict)).length;
+    const scenarios = rows.map((row) => ({ name: row.scenario.name, verdict: row.verdict, seconds: row.seconds }));
+    const seconds = (performance.now() - started) / 1000;
+    writeFileSync(
+      values.json,
+      `${JSON.stringify({ seed, cpuLoad, passed: rows.length - failed, failed, seconds, scenarios }, null, 2)}\n`,
+    );
+  }
+  return rows.some((row) => failing.includes(row.verdict)) ? 1 : 0;
 }
 
 // Ctrl-C: exit through 'exit', so the supervisor's and the database's exit hooks kill their children.

@@ -34,7 +34,7 @@ export function summaryTable(rows: readonly ScenarioRow[], seed: number): string
   }
   const failed = rows.filter((row) => row.verdict === Verdict.FAIL || row.verdict === Verdict.ERROR).length;
   const notRun = rows.filter((row) => row.verdict === Verdict.NOT_RUN).length;
-  const footer = `seed ${seed}: ${rows.length - failed - notRun} passed, ${failed} failed, ${notRun} not run`;
+  const footer = `seed ${seed}: ${rows.length - failed - notRun} passed, ${failed} failed, ${notRun} not run (a failure too)`;
   return `${table.toString()}\n${footer}`;
 }
 

@@ -141,9 +141,11 @@ export const dbClockStep: Scenario = {
     const ahead = await forward(context, clock, extra);
     // libfaketime that does not reach the server would make this scenario prove nothing.
     if (Math.abs(ahead.offset - FORWARD_MS) > 10 * SECOND) {
-      return {
-        notRun: `faketime did not move the database clock (it read ${(ahead.offset / SECOND).toFixed(1)} s off)`,
-      };
+      extra.push({
+        invariant: 'not-exercised',
+        job: '-',
+        message: `faketime did not move the database clock (it read ${(ahead.offset / SECOND).toFixed(1)} s off)`,
+      });
     }
     notes.push(`forward step measured ${(ahead.offset / SECOND).toFixed(1)} s`);
     const behind = await backward(context, clock, notes, extra);
