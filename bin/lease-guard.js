@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The published entry point: the compiled CLI in dist/ (built by `npm run build`, run on install by `prepare`).
+// The published entry point: the compiled CLI in dist/ (built by `npm run build`, which `npm pack` runs first).
 let cli;
 try {
   cli = await import('../dist/cli/main.js');
