@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { LeaseGuardConfigError } from '../../src/errors.js';
 import { type LeaseStore, SkipReason } from '../../src/lease/lease-store.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
@@ -15,6 +15,8 @@ export interface ContractHarness {
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+/** A lease that must still be held a few round trips later, on a loaded machine too. */
+const SURVIVES_MS = 2000;
 let sequence = 0;
 
 /**
@@ -25,9 +27,30 @@ let sequence = 0;
 export function describeLeaseStoreContract(
   name: string,
   makeHarness: () => Promise<ContractHarness>,
-  { storage = 'sql' }: { storage?: 'sql' | 'memory' } = {},
+  {
+    storage = 'sql',
+    mustFail = [],
+  }: {
+    storage?: 'sql' | 'memory';
+    /** For a negative control: the cases that must fail against this (broken) store. */
+    mustFail?: readonly string[];
+  } = {},
 ): void {
   describe(`lease store contract: ${name}`, () => {
+    // Every case below goes through this `it`: a case named in mustFail passes only if it fails.
+    const seen = new Set<string>();
+    const it = Object.assign(
+      (title: string, fn: () => Promise<void>) => {
+        seen.add(title);
+        return (mustFail.includes(title) ? vitestIt.fails : vitestIt)(title, fn);
+      },
+      { each: vitestIt.each.bind(vitestIt) },
+    );
+    if (mustFail.length > 0) {
+      vitestIt('names only cases that exist (negative control)', () => {
+        expect(mustFail.filter((title) => !seen.has(title))).toEqual([]);
+      });
+    }
     let harness: ContractHarness;
     let store: LeaseStore;
     // Each case uses its own job, so cases never see each other's rows.
@@ -104,7 +127,7 @@ export function describeLeaseStoreContract(
         const h = holder('a');
         const claim = await store.claim({ job: j, holder: h, leaseMs: 5 * MINUTE });
         if (!claim.acquired) throw new Error('claim lost');
-        await store.release({ job: j, holder: h, fence: claim.fence, outcome: 'success', minHoldMs: 300 });
+        await store.release({ job: j, holder: h, fence: claim.fence, outcome: 'success', minHoldMs: SURVIVES_MS });
         expect(await store.claim({ job: j, holder: holder('b'), leaseMs: MINUTE })).toEqual({
           acquired: false,
           reason: SkipReason.HELD,
@@ -163,7 +186,7 @@ export function describeLeaseStoreContract(
       it('renews a live lease without changing the fence', async () => {
         const j = job('renew');
         const h = holder('a');
-        const claim = await store.claim({ job: j, holder: h, leaseMs: 1000 });
+        const claim = await store.claim({ job: j, holder: h, leaseMs: SURVIVES_MS });
         if (!claim.acquired) throw new Error('claim lost');
         const before = (await store.inspect(j))!.leaseUntil.getTime();
         expect(await store.renew({ job: j, holder: h, fence: claim.fence, leaseMs: 10 * MINUTE })).toBe(true);
@@ -286,7 +309,7 @@ export function describeLeaseStoreContract(
         const j = job('abandoned');
         const tick = tickAt(0);
         const h = holder('a');
-        const claim = await store.claim({ job: j, holder: h, leaseMs: 300, tick });
+        const claim = await store.claim({ job: j, holder: h, leaseMs: SURVIVES_MS, tick });
         if (!claim.acquired) throw new Error('claim lost');
         expect(
           await store.release({

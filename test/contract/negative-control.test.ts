@@ -1,57 +1,74 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LeaseStore } from '../../src/lease/lease-store.js';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/lease/schema.js';
+import { claimSql } from '../../src/lease/sql.js';
 import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
+import { brokenClaimSql } from '../faults/broken-claim-proxy.js';
 import { freshDatabase } from '../support/database.js';
-import { type Claimer, fuzzLease } from './fuzz.js';
+import { describeLeaseStoreContract } from './lease-store.contract.js';
 
 /**
- * The seeds' read-then-write claim, the way it goes wrong: read the row, decide in the client,
- * then write unconditionally. The fuzz test must catch it, or the fuzz test proves nothing.
+ * The real store over an executor that sends the real claim with its "lease still held" refusal
+ * deleted (the regression a careless edit of src/lease/sql.ts could make). Everything else, the
+ * release, renew and inspect, is untouched.
  */
-function readThenWriteClaimer(executor: SqlExecutor, store: LeaseStore): Claimer {
+function brokenClaimExecutor(executor: SqlExecutor, table: string): SqlExecutor & { readonly rewrites: number } {
+  const real = claimSql(table);
+  const broken = brokenClaimSql(table);
+  let rewrites = 0;
   return {
-    async claim(request) {
-      const state = await store.inspect(request.job);
-      if (state?.held) return { acquired: false, reason: 'held' };
-      await sleep(1);
-      await executor.execute({
-        sql: 'UPDATE lease_guard SET holder = :holder, fence = fence + 1, lease_until = UTC_TIMESTAMP(6) + INTERVAL 5 MINUTE WHERE job = :job',
-        params: { job: request.job, holder: request.holder },
-      });
-      return { acquired: true, fence: (state?.fence ?? 0) + 1 };
+    execute(statement, options) {
+      if (statement.sql !== real) return executor.execute(statement, options);
+      rewrites++;
+      return executor.execute({ ...statement, sql: broken }, options);
     },
-    async release(request) {
-      await executor.execute({
-        sql: 'UPDATE lease_guard SET holder = NULL, lease_until = UTC_TIMESTAMP(6) WHERE job = :job',
-        params: { job: request.job },
-      });
-      return true;
+    close: () => executor.close(),
+    get rewrites() {
+      return rewrites;
     },
   };
 }
 
-describe('fuzz negative control', () => {
-  let executor: SqlExecutor;
-  let store: LeaseStore;
+/**
+ * Against the broken claim, exactly these contract cases (and the fuzz) must fail; every other
+ * case still passes. A case that starts passing here no longer guards the lease condition.
+ */
+const MUST_FAIL = [
+  'refuses a second holder while the lease is held',
+  'refuses a claim right after another, then allows it after release, ten times',
+  'holds the lease for minHold after a fast successful run (lockAtLeastFor)',
+  'fails against a live holder and leaves it in place',
+  'runs the same tick once when it arrives twenty times at once',
+  'keeps the lease to its end on a failure whose body may still run, leaving the tick open',
+  'refuses a newer tick while an older one still runs (never two at once)',
+  'still excludes a second invocation of the owner while the first runs',
+  'loses no update of a non-atomic counter with 8 workers on 2 jobs',
+  'keeps a live lease when a second store instance over the same table claims it',
+];
 
-  beforeAll(async () => {
-    executor = createMysql2Executor({ url: await freshDatabase('negative_control') });
-    await migrate(executor, 'lease_guard');
-    store = createSqlLeaseStore({ executor });
-  });
-  afterAll(() => executor.close());
+let broken: ReturnType<typeof brokenClaimExecutor> | undefined;
 
-  it('detects overlapping runs and lost updates when the claim reads, then writes', async () => {
-    for (const job of ['broken-a', 'broken-b']) {
-      const claim = await store.claim({ job, holder: 'setup', leaseMs: 1000 });
-      if (claim.acquired) await store.release({ job, holder: 'setup', fence: claim.fence, outcome: 'success' });
-    }
-    const result = await fuzzLease(readThenWriteClaimer(executor, store), { jobPrefix: 'broken', runsPerWorker: 30 });
-    expect(result.overlaps).toBeGreaterThan(0);
-    expect(result.counters).not.toEqual(result.expected);
+describeLeaseStoreContract(
+  'NEGATIVE CONTROL: the real claim without its lease condition',
+  async () => {
+    const table = 'lease_guard';
+    const executor = createMysql2Executor({ url: await freshDatabase('negative_control') });
+    await migrate(executor, table);
+    broken = brokenClaimExecutor(executor, table);
+    return {
+      store: createSqlLeaseStore({ executor: broken, table }),
+      executor: broken,
+      table,
+      close: () => executor.close(),
+    };
+  },
+  { mustFail: MUST_FAIL },
+);
+
+describe('negative control', () => {
+  it('sent the broken claim, not the real one', () => {
+    // Files run their describe blocks in order, so the contract above has run by now.
+    expect(broken?.rewrites).toBeGreaterThan(100);
   });
 });
