@@ -24,7 +24,9 @@ export { SkipReason } from './lease/lease-store.js';
 export { assertJobName, assertTableName } from './lease/names.js';
 export { createTableSql, migrate } from './lease/schema.js';
 export { createSqlLeaseStore, type SqlLeaseStoreOptions } from './lease/sql-lease-store.js';
+export { LeaseBodyAbandonedError } from './middleware/abandon.js';
 export { leaseGuard } from './middleware/lease-guard.js';
+export { type GuardedBody, type GuardedHandler, leaseGuarded } from './middleware/lease-guarded.js';
 export type { LeaseGuardLogger, LeaseGuardMetrics } from './middleware/observe.js';
 export {
   type LeaseGuardOptions,

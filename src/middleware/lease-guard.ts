@@ -1,16 +1,31 @@
+import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import type { MiddlewareObj, Request } from '@middy/core';
+import { endEnvironment } from './abandon.js';
 import { createGuard, type HeldLease } from './guard.js';
+import { Outcome } from './observe.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from './options.js';
-import type { LeaseGuardContext, LeaseSkipped } from './types.js';
+import { isWarmupPing } from './pings.js';
+import { GuardSkipReason, type LeaseGuardContext, type LeaseSkipped } from './types.js';
+
+/** middy's own early-timeout error: its handler was only signalled to stop and may still run. */
+function isMiddyTimeout(error: unknown): boolean {
+  const e = error as { name?: unknown; cause?: { package?: unknown } } | undefined;
+  return e?.name === 'TimeoutError' && e.cause?.package === '@middy/core';
+}
 
 /**
  * A middy middleware that runs the handler only in the invocation that holds the job's lease.
- * Options are validated here, once, at cold start. Register it after middlewares that return early
- * (e.g. warmup): a middleware that returns early after the claim would skip the release, and the
- * lease would then end only by itself.
+ * Options are validated here, once, at cold start.
+ *
+ * A middleware cannot see the handler, so what it records depends on the order: register it LAST
+ * (innermost, right before the handler), so its `after`/`onError` run before any other's. Where
+ * the order cannot be trusted, or with middy's `timeoutEarlyResponse`, use `leaseGuarded`, which
+ * owns the body's try/finally. A lease left unfinished by an invocation (another middleware
+ * stopped the chain before this one's release) is reported at ERROR at this environment's next
+ * invocation and then left to run out.
  *
  * @example
- * export const handler = middy(sendInvoices).use(leaseGuard({ job: 'send-invoices' }));
+ * export const handler = middy(sendInvoices).use(logMetrics(metrics)).use(leaseGuard({ job: 'send-invoices' }));
  */
 export function leaseGuard<TEvent = unknown, TResult = unknown>(
   options: LeaseGuardOptions,
@@ -18,11 +33,43 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
   const guard = createGuard(parseLeaseGuardOptions(options));
   // Per invocation; keyed by middy's request object so nothing survives into the next invocation.
   const held = new WeakMap<object, HeldLease>();
+  // Lambda runs one invocation at a time per environment: a lease still here at the next `before`
+  // was never released (a middleware registered after this one threw or answered in onError first).
+  let unfinished: HeldLease | undefined;
 
   type GuardRequest = Request<TEvent, TResult | LeaseSkipped, Error, LeaseGuardContext>;
 
+  /** A skip returns early: Powertools' middlewares before this one close the invocation first. */
+  const skipWith = async (request: GuardRequest, skipped: LeaseSkipped): Promise<LeaseSkipped> => {
+    await cleanupMiddlewares(request as never).catch(() => undefined);
+    return skipped;
+  };
+
+  const reportUnfinished = (): void => {
+    const lease = unfinished?.lease;
+    if (!lease) return;
+    unfinished = undefined;
+    guard.observer.decision({
+      job: lease.job,
+      outcome: Outcome.FAILED,
+      holder: lease.holder,
+      fence: lease.fence,
+      tick: lease.tick?.toISOString() ?? null,
+      error:
+        'the previous invocation ended without lease-guard’s release (a middleware registered after leaseGuard threw in after or answered in onError); its lease runs out by itself. Register leaseGuard last, or use leaseGuarded(options, body).',
+    });
+  };
+
   const leaseGuardBefore = async (request: GuardRequest): Promise<LeaseSkipped | undefined> => {
     const { context } = request;
+    guard.observer.startInvocation(context);
+    reportUnfinished();
+    if (isWarmupPing(request.event)) {
+      const job = guard.options.job;
+      const holder = context?.awsRequestId ?? 'none';
+      guard.observer.decision({ job, outcome: Outcome.SKIPPED, reason: GuardSkipReason.WARMUP, holder });
+      return skipWith(request, { status: 'skipped', reason: GuardSkipReason.WARMUP, job, tick: null, holder });
+    }
     const decision = await guard.claim({
       event: request.event,
       functionName: context?.functionName,
@@ -30,25 +77,37 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
       remainingMs:
         typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined,
     });
-    if ('skipped' in decision) return decision.skipped; // middy returns it as the response; the handler is not called
+    if ('skipped' in decision) return skipWith(request, decision.skipped); // middy answers with it; no handler
     held.set(request, decision.won);
+    unfinished = decision.won;
     context.lease = decision.won.lease;
     return undefined;
   };
 
-  const leaseGuardAfter = async (request: GuardRequest): Promise<void> => {
+  const take = (request: GuardRequest): HeldLease | undefined => {
     const lease = held.get(request);
-    if (!lease) return;
     held.delete(request);
-    await guard.finish(lease, { ok: true });
+    if (lease && unfinished === lease) unfinished = undefined;
+    return lease;
+  };
+
+  const leaseGuardAfter = async (request: GuardRequest): Promise<void> => {
+    const lease = take(request);
+    if (lease) await guard.finish(lease, { ok: true });
   };
 
   // Also reached when middy's early timeout aborts the handler, and when our own before never ran.
   const leaseGuardOnError = async (request: GuardRequest): Promise<void> => {
-    const lease = held.get(request);
+    const lease = take(request);
     if (!lease) return;
-    held.delete(request);
-    await guard.finish(lease, { ok: false, error: request.error });
+    if (!isMiddyTimeout(request.error)) {
+      await guard.finish(lease, { ok: false, error: request.error });
+      return;
+    }
+    // The handler was only signalled: it may still run, and resume after a freeze. Keep the lease
+    // to its end, record the failure, and end the environment so it never runs beside a later holder.
+    await guard.finish(lease, { ok: false, error: request.error, abandoned: true });
+    endEnvironment();
   };
 
   return { before: leaseGuardBefore, after: leaseGuardAfter, onError: leaseGuardOnError };

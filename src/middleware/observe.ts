@@ -41,6 +41,9 @@ export interface Decision {
   readonly runMs?: number | undefined;
   readonly error?: string | undefined;
   readonly releaseError?: string | undefined;
+  readonly releaseAttempts?: number | undefined;
+  /** The run succeeded but its completion could not be recorded: counted as METRICS.completionNotRecorded. */
+  readonly completionNotRecorded?: boolean | undefined;
 }
 
 const OUTCOME_METRIC: Partial<Record<Outcome, string>> = {
@@ -52,6 +55,34 @@ const OUTCOME_METRIC: Partial<Record<Outcome, string>> = {
 
 export interface Observer {
   decision(decision: Decision): void;
+  /**
+   * Gives the logger this invocation's Lambda context (Powertools `addContext`), so lease-guard's
+   * lines carry this request id even when `injectLambdaContext` runs after it, or not at all.
+   */
+  startInvocation(context: unknown): void;
+}
+
+/** Levels of interfaces §4: failures and unknowns ERROR, suspicious input WARN, the rest INFO. */
+const WARN_REASONS: ReadonlySet<string> = new Set(['invalid-event', 'no-tick']);
+
+function levelOf(decision: Decision): 'info' | 'warn' | 'error' {
+  // A failed run, an unknown lease state, or a run whose end could not be recorded.
+  if (decision.outcome === Outcome.FAILED || decision.outcome === Outcome.UNAVAILABLE) return 'error';
+  if (decision.releaseError !== undefined || decision.completionNotRecorded) return 'error';
+  if (decision.outcome === Outcome.SKIPPED && decision.reason !== undefined && WARN_REASONS.has(decision.reason)) {
+    return 'warn';
+  }
+  return 'info';
+}
+
+/**
+ * A Powertools `Metrics` the user passes would put lease-guard's points in the user's namespace
+ * with the user's default dimensions, where the CDK alarms never look. Its points go through
+ * lease-guard's own instance instead, so the contract (METRICS.namespace, [METRICS.dimension]) holds.
+ */
+function isPowertoolsMetrics(metrics: LeaseGuardMetrics): boolean {
+  const m = metrics as unknown as Record<string, unknown>;
+  return typeof m.publishStoredMetrics === 'function' && typeof m.addMetric === 'function';
 }
 
 /**
@@ -82,7 +113,8 @@ export function defaultLogger(): LeaseGuardLogger {
  * sink (embedded metric format with Powertools). Observability never breaks a run: a throwing
  * logger or sink is ignored.
  */
-export function createObserver(logger: LeaseGuardLogger | false, metrics: LeaseGuardMetrics | false): Observer {
+export function createObserver(logger: LeaseGuardLogger | false, given: LeaseGuardMetrics | false): Observer {
+  const metrics = given && isPowertoolsMetrics(given) ? defaultMetrics() : given;
   function count(job: string, name: string, unit: MetricUnitName, value: number): void {
     if (!metrics) return;
     const single = metrics.singleMetric();
@@ -90,15 +122,24 @@ export function createObserver(logger: LeaseGuardLogger | false, metrics: LeaseG
     single.addMetric(name, unit, value);
   }
   return {
+    startInvocation(context) {
+      const target = logger as { addContext?: (context: unknown) => void } | false;
+      if (!target || typeof target.addContext !== 'function' || typeof context !== 'object' || context === null) return;
+      try {
+        target.addContext(context);
+      } catch {
+        // Observability never changes a run.
+      }
+    },
     decision(decision) {
       try {
         if (logger) {
           const line = Object.fromEntries(Object.entries(decision).filter(([, value]) => value !== undefined));
-          const level = decision.outcome === Outcome.UNAVAILABLE ? 'error' : decision.releaseError ? 'warn' : 'info';
-          logger[level]('lease-guard', line);
+          logger[levelOf(decision)]('lease-guard', line);
         }
         const metric = OUTCOME_METRIC[decision.outcome];
         if (metric) count(decision.job, metric, 'Count', 1);
+        if (decision.completionNotRecorded) count(decision.job, METRICS.completionNotRecorded, 'Count', 1);
         if (decision.claimLatencyMs !== undefined) {
           count(decision.job, METRICS.claimLatency, 'Milliseconds', Math.round(decision.claimLatencyMs));
         }

@@ -24,6 +24,10 @@ export const GuardSkipReason = {
   REPLAY: 'replay',
   /** The lease's state could not be known and `onUnavailable` is `'skip'`. */
   UNAVAILABLE: 'unavailable',
+  /** `requireTick` is set and the event carries no tick (or a wrapped or misspelled one). */
+  NO_TICK: 'no-tick',
+  /** A warmup ping (`@middy/warmup`'s event): never claims, whatever the middleware order. */
+  WARMUP: 'warmup',
 } as const;
 
 export type LeaseSkipReason = SkipReason | (typeof GuardSkipReason)[keyof typeof GuardSkipReason];
