@@ -90,6 +90,7 @@ async function runHeld<TResult>(
   const controller = new AbortController();
   const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
   let settled = false;
+  let timer: NodeJS.Timeout | undefined;
   const bodyDone = Promise.resolve()
     .then(() => run(signal))
     .then(
@@ -105,6 +106,8 @@ async function runHeld<TResult>(
   // never freed early) and the environment ends before middy can answer.
   const onOuterAbort = (): void => {
     if (settled) return;
+    // The environment ends here; nothing of this invocation may act after it (e.g. our deadline).
+    clearTimeout(timer);
     abandonNow(
       guard,
       held,
@@ -113,7 +116,6 @@ async function runHeld<TResult>(
   };
   outer?.addEventListener('abort', onOuterAbort, { once: true });
 
-  let timer: NodeJS.Timeout | undefined;
   const deadline =
     remainingMs === undefined
       ? new Promise<never>(() => undefined)

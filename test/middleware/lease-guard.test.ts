@@ -161,9 +161,11 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       expect((await inspector.inspect(job))?.tickDone).toEqual(tick);
     });
 
-    it('records a failure but keeps the lease to its end when middy’s early timeout abandons the body', async () => {
+    it('records a failure, keeps the lease to its end and ends the environment when middy’s early timeout abandons the body', async () => {
       const job = uniqueJob('timeout');
       const seen = captureObservability();
+      // The body may resume after a Lambda freeze: the environment must end (spied: it would end the test run).
+      const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
       const handler = middy(() => new Promise(() => undefined), { timeoutEarlyInMillis: 1_700 }).use(
         leaseGuard({ job, executor, logger: seen.logger, metrics: seen.metrics }),
       );
@@ -177,6 +179,8 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       expect(state!.leaseUntil.getTime() - state!.dbNow.getTime()).toBeGreaterThan(9_000);
       const other = guarded({ job });
       expect(await other.handler(schedulerEvent(currentTick()), lambdaContext())).toMatchObject({ reason: 'held' });
+      expect(exit).toHaveBeenCalledTimes(1);
+      exit.mockRestore();
     });
 
     it('frees the lease at once when the body itself fails', async () => {
