@@ -4,11 +4,9 @@
  * worker's guard and SDK at them, as `lease-guard local` prints them.
  */
 import { DEFAULTS, LEASE_ENV } from '../constants.js';
-import { LeaseGuardConfigError } from '../errors.js';
 import { assertTableName } from '../lease/names.js';
 import { migrate } from '../lease/schema.js';
 import { fromSqlTime } from '../lease/time.js';
-import { redact } from '../local/data-api/database.js';
 import { type DataApiServer, startDataApiServer } from '../local/data-api/index.js';
 import { LOCAL_ARNS } from '../local/local-command.js';
 import { type LocalDatabase, openLocalDatabase, type ThrowawayMysql } from '../local/throwaway-mysql.js';
@@ -16,7 +14,7 @@ import type { SqlExecutor } from '../sql/executor.js';
 import { createMysql2Executor } from '../sql/mysql2-executor.js';
 
 export interface FleetEnvironmentOptions {
-  /** An existing database to use (it must exist). @default - openLocalDatabase(): LEASE_GUARD_MYSQL_URL or a throwaway server */
+  /** A running server's database to use (created when missing). @default - LEASE_GUARD_MYSQL_URL, else a throwaway server */
   readonly mysqlUrl?: string;
   /** @default 'lease_guard' */
   readonly table?: string;
@@ -47,15 +45,9 @@ function isThrowaway(database: LocalDatabase): database is ThrowawayMysql {
 
 export async function startFleetEnvironment(options: FleetEnvironmentOptions = {}): Promise<FleetEnvironment> {
   const table = assertTableName(options.table ?? DEFAULTS.table, 'table');
-  const local = options.mysqlUrl ? null : await openLocalDatabase();
-  const mysqlUrl = options.mysqlUrl ?? (local as LocalDatabase).url;
-  const database = decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
-  if (!database) {
-    await local?.stop();
-    throw new LeaseGuardConfigError(
-      `the MySQL URL must name a database (mysql://…/name), got ${redact(new URL(mysqlUrl))}.`,
-    );
-  }
+  // A URL without a database gets the default one, created like any missing database.
+  const local = await openLocalDatabase({ mysqlUrl: options.mysqlUrl });
+  const { url: mysqlUrl, database } = local;
   const executor = createMysql2Executor({ url: mysqlUrl, connectionLimit: 2 });
   let dataApi: DataApiServer;
   try {
@@ -63,7 +55,7 @@ export async function startFleetEnvironment(options: FleetEnvironmentOptions = {
     dataApi = await startDataApiServer({ mysqlUrl });
   } catch (error) {
     await executor.close();
-    await local?.stop();
+    await local.stop();
     throw error;
   }
   const clusterRegion = options.clusterRegion ?? 'us-east-1';
@@ -73,7 +65,7 @@ export async function startFleetEnvironment(options: FleetEnvironmentOptions = {
     database,
     table,
     dataApi,
-    throwaway: local && isThrowaway(local) ? local : null,
+    throwaway: isThrowaway(local) ? local : null,
     executor,
     workerEnv: {
       AWS_ENDPOINT_URL_RDS_DATA: dataApi.url,
@@ -93,7 +85,7 @@ export async function startFleetEnvironment(options: FleetEnvironmentOptions = {
       stopping ??= (async () => {
         await dataApi.close();
         await executor.close();
-        await local?.stop();
+        await local.stop();
       })();
       return stopping;
     },

@@ -3,7 +3,6 @@
  * forks, so it can be killed at its deadline, frozen and started with a skewed clock. It runs one
  * invocation at a time, as Lambda does, and reports over IPC; the supervisor keeps the clock.
  */
-import { LEASE_ENV } from '../constants.js';
 import type { LeaseSkipped } from '../middleware/types.js';
 import { createDataApiExecutor } from '../sql/data-api-executor.js';
 import { createFleetHandler, type FleetContext, type FleetJobHooks } from './fleet-job.js';
@@ -50,9 +49,7 @@ function startWorker(): void {
     logger: { info: forwardDecision, warn: forwardDecision, error: forwardDecision },
   };
   const needsRegister = config.jobs.some((job) => job.register);
-  const registerExecutor = needsRegister
-    ? createDataApiExecutor({ region: process.env[LEASE_ENV.REGION] || undefined })
-    : undefined;
+  const registerExecutor = needsRegister ? createDataApiExecutor() : undefined;
   const handlers = new Map(config.jobs.map((job) => [job.job, createFleetHandler(job, hooks, registerExecutor)]));
 
   async function invoke(message: InvokeMessage): Promise<void> {

@@ -4,6 +4,7 @@
  * lease-guard at them. Runs until SIGINT or SIGTERM, then cleans up.
  */
 import { DEFAULTS, LEASE_ENV } from '../constants.js';
+import { leaseEnv } from '../env.js';
 import { LeaseGuardConfigError } from '../errors.js';
 import { assertTableName } from '../lease/names.js';
 import { migrate } from '../lease/schema.js';
@@ -25,6 +26,8 @@ export interface LocalOptions {
   readonly port?: number;
   /** @default 'lease_guard' */
   readonly table?: string;
+  /** A running MySQL/MariaDB server to use instead of a throwaway one. @default - LEASE_GUARD_MYSQL_URL */
+  readonly mysqlUrl?: string | undefined;
   /** Print the environment as one JSON object instead of `export` lines. @default false */
   readonly json?: boolean;
   /** Where the environment goes. @default process.stdout */
@@ -53,19 +56,21 @@ export interface RunningLocal {
 }
 
 /** Starts everything and returns once the table is ready. */
-export async function startLocal(options: Pick<LocalOptions, 'port' | 'table' | 'note'> = {}): Promise<RunningLocal> {
+export async function startLocal(
+  options: Pick<LocalOptions, 'port' | 'table' | 'mysqlUrl' | 'note'> = {},
+): Promise<RunningLocal> {
   const table = assertTableName(options.table ?? DEFAULTS.table, '--table');
   const port = options.port ?? DEFAULT_LOCAL_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new LeaseGuardConfigError(`--port must be an integer from 0 to 65535, got ${String(port)}.`);
   }
-  const external = process.env[LEASE_ENV.MYSQL_URL];
+  const external = options.mysqlUrl || leaseEnv('MYSQL_URL');
   options.note?.(
     external
       ? `lease-guard local: using ${redact(new URL(external))}`
       : 'lease-guard local: starting a throwaway database…',
   );
-  const database = await openLocalDatabase();
+  const database = await openLocalDatabase({ mysqlUrl: external });
   let server: DataApiServer | undefined;
   try {
     const executor = createMysql2Executor({ url: database.url, connectionLimit: 1 });

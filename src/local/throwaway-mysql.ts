@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { LEASE_ENV } from '../constants.js';
+import { leaseEnv } from '../env.js';
 import { LeaseGuardError } from '../errors.js';
 import { assertTableName } from '../lease/names.js';
 import { ensureMysqlInstallation, type MysqlInstallation } from './find-mysql.js';
@@ -37,6 +37,8 @@ export interface ThrowawayMysql extends LocalDatabase {
 export interface ThrowawayOptions {
   /** @default 'lease_guard' */
   readonly database?: string;
+  /** A running server to use instead of a throwaway one (`openLocalDatabase` only). @default - LEASE_GUARD_MYSQL_URL */
+  readonly mysqlUrl?: string | undefined;
   /** A command to start the server under, e.g. `['faketime', '-f', '+7s']`. */
   readonly wrapper?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
@@ -46,11 +48,11 @@ export interface ThrowawayOptions {
 }
 
 /**
- * The database the tests, the demo and `lease-guard local` use: the server at
- * `LEASE_GUARD_MYSQL_URL` when set, else a throwaway one started from the installed binary.
+ * The database the tests, the demo and `lease-guard local` use: the server at `mysqlUrl` (or
+ * LEASE_GUARD_MYSQL_URL) when given, else a throwaway one started from the installed binary.
  */
 export async function openLocalDatabase(options: ThrowawayOptions = {}): Promise<LocalDatabase> {
-  const url = process.env[LEASE_ENV.MYSQL_URL];
+  const url = options.mysqlUrl || leaseEnv('MYSQL_URL');
   if (!url) return startThrowawayMysql(options);
   const parsed = new URL(url);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || (options.database ?? 'lease_guard');

@@ -1,5 +1,6 @@
 import { LeaseStoreError, StoreErrorKind } from '../errors.js';
 import { abortedError } from './classify.js';
+import { withSetUpHint } from './not-set-up.js';
 
 /**
  * Data API exceptions after which the same call can succeed later. The SDK has already retried
@@ -87,7 +88,7 @@ export function classifyDataApiError(error: unknown, signal?: AbortSignal): Leas
     ambiguous = false;
   }
   return new LeaseStoreError(
-    `Data API call failed (${code}): ${message}`,
+    `Data API call failed (${code}): ${transient ? message : withSetUpHint(message)}`,
     {
       kind: transient ? StoreErrorKind.TRANSIENT : StoreErrorKind.PERMANENT,
       code,

@@ -1,4 +1,5 @@
 import { LeaseStoreError, StoreErrorKind } from '../errors.js';
+import { withSetUpHint } from './not-set-up.js';
 
 /** Network and server states after which retrying the same statement can succeed. */
 const TRANSIENT_MYSQL_CODES = new Set([
@@ -29,14 +30,27 @@ const AMBIGUOUS_MYSQL_CODES = new Set([
   'ER_SERVER_SHUTDOWN',
 ]);
 
+/**
+ * A server running read-only: what an old writer is for a moment after a failover. The statement
+ * did not run; a retry reaches the new writer once the endpoint moves. ER_OPTION_PREVENTS_STATEMENT
+ * is raised for other server options too, which stay permanent.
+ */
+function readOnlyServer(code: string, message: unknown): boolean {
+  return code === 'ER_OPTION_PREVENTS_STATEMENT' && typeof message === 'string' && /read[-_ ]only/i.test(message);
+}
+
 /** Maps a mysql2 (or Node socket) error to a classified store error. */
 export function classifyMysqlError(error: unknown): LeaseStoreError {
   if (error instanceof LeaseStoreError) return error;
-  const e = error as { code?: unknown; message?: unknown; fatal?: unknown };
+  const e = error as { code?: unknown; errno?: unknown; message?: unknown; fatal?: unknown };
   const code = typeof e?.code === 'string' ? e.code : 'UNKNOWN';
-  const transient = TRANSIENT_MYSQL_CODES.has(code);
+  const transient = TRANSIENT_MYSQL_CODES.has(code) || readOnlyServer(code, e?.message);
+  const message = withSetUpHint(
+    typeof e?.message === 'string' ? e.message : String(error),
+    typeof e?.errno === 'number' ? e.errno : undefined,
+  );
   return new LeaseStoreError(
-    `MySQL statement failed (${code}): ${typeof e?.message === 'string' ? e.message : String(error)}`,
+    `MySQL statement failed (${code}): ${message}`,
     {
       kind: transient ? StoreErrorKind.TRANSIENT : StoreErrorKind.PERMANENT,
       code,

@@ -6,6 +6,7 @@ import {
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import { LEASE_ENV } from '../constants.js';
+import { leaseEnv } from '../env.js';
 import { LeaseGuardConfigError, LeaseStoreError, StoreErrorKind } from '../errors.js';
 import { abortedError } from './classify.js';
 import { classifyDataApiError } from './classify-data-api.js';
@@ -23,7 +24,7 @@ export interface DataApiExecutorOptions {
    * @default - a new RDSDataClient: region, credentials and `AWS_ENDPOINT_URL_RDS_DATA` resolved the SDK's standard way
    */
   readonly client?: RDSDataClient | undefined;
-  /** Region for the client the executor creates. @default - the SDK's (AWS_REGION) */
+  /** Region for the client the executor creates. @default - LEASE_GUARD_REGION, else the SDK's (AWS_REGION) */
   readonly region?: string | undefined;
   /**
    * The deadline of each call, the SDK's own retries included. At the deadline the call is abandoned
@@ -42,24 +43,14 @@ const PARAMETER_NAME = /:([A-Za-z_][A-Za-z0-9_]*)/g;
  * inside a caller's transaction (a lease statement must commit on its own).
  */
 export function createDataApiExecutor(options: DataApiExecutorOptions = {}): SqlExecutor {
-  const resourceArn = setting(options.resourceArn, LEASE_ENV.RESOURCE_ARN, 'resourceArn', {
-    pattern: /^arn:[^:]+:rds:[^:]*:\d*:cluster:./,
-    what: 'the Aurora cluster ARN (arn:aws:rds:<region>:<account>:cluster:<name>)',
-  });
-  const secretArn = setting(options.secretArn, LEASE_ENV.SECRET_ARN, 'secretArn', {
-    pattern: /^arn:[^:]+:secretsmanager:[^:]*:\d*:secret:./,
-    what: 'the ARN of the Secrets Manager secret for the cluster (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
-  });
-  const database = setting(options.database, LEASE_ENV.DATABASE, 'database', {
-    pattern: /^[A-Za-z0-9_$]{1,64}$/,
-    what: 'the name of the database that holds the lease table',
-  });
+  const { resourceArn, secretArn, database } = dataApiSettings(options);
   const timeoutMs = options.timeoutMs ?? DEFAULT_DATA_API_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new LeaseGuardConfigError(`timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`);
   }
   const owned = options.client === undefined;
-  const client = options.client ?? new RDSDataClient(options.region ? { region: options.region } : {});
+  const region = options.region || leaseEnv('REGION');
+  const client = options.client ?? new RDSDataClient(region ? { region } : {});
 
   async function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
     const callerSignal = execOptions?.signal;
@@ -96,13 +87,43 @@ export function createDataApiExecutor(options: DataApiExecutorOptions = {}): Sql
   };
 }
 
+export interface DataApiSettings {
+  readonly resourceArn: string;
+  readonly secretArn: string;
+  readonly database: string;
+}
+
+/**
+ * Where the Data API calls go: the options, else the LEASE_GUARD_* variables. Throws a
+ * LeaseGuardConfigError naming the variable, the option and the fix when one is missing or malformed.
+ */
+export function dataApiSettings(
+  options: Pick<DataApiExecutorOptions, 'resourceArn' | 'secretArn' | 'database'>,
+): DataApiSettings {
+  return {
+    resourceArn: setting(options.resourceArn, 'RESOURCE_ARN', 'resourceArn', {
+      pattern: /^arn:[^:]+:rds:[^:]*:\d*:cluster:./,
+      what: 'the Aurora cluster ARN (arn:aws:rds:<region>:<account>:cluster:<name>)',
+    }),
+    secretArn: setting(options.secretArn, 'SECRET_ARN', 'secretArn', {
+      pattern: /^arn:[^:]+:secretsmanager:[^:]*:\d*:secret:./,
+      what: 'the ARN of the Secrets Manager secret for the cluster (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
+    }),
+    database: setting(options.database, 'DATABASE', 'database', {
+      pattern: /^[A-Za-z0-9_$]{1,64}$/,
+      what: 'the name of the database that holds the lease table',
+    }),
+  };
+}
+
 function setting(
   value: string | undefined,
-  variable: string,
+  name: 'RESOURCE_ARN' | 'SECRET_ARN' | 'DATABASE',
   option: string,
   rule: { readonly pattern: RegExp; readonly what: string },
 ): string {
-  const resolved = value || process.env[variable] || undefined;
+  const variable = LEASE_ENV[name];
+  const resolved = value || leaseEnv(name);
   if (resolved === undefined) {
     throw new LeaseGuardConfigError(
       `The Data API needs ${rule.what}: set ${variable} or pass the ${option} option. For a local server, run \`npx lease-guard local\` and use the environment it prints.`,

@@ -88,6 +88,42 @@ describe('lease-guard CLI', () => {
     }
   });
 
+  it('names the command that sets the table up when it or its database is missing, over both drivers', async () => {
+    const server = new URL(url);
+    server.pathname = '/lease_guard_never_created';
+    const direct = [
+      await cli('status', '--mysql-url', url, '--table', 'never_migrated'),
+      await cli('status', '--mysql-url', server.toString()),
+    ];
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_RDS_DATA: local.server.url,
+      LEASE_GUARD_RESOURCE_ARN: LOCAL_ARNS.resourceArn,
+      LEASE_GUARD_SECRET_ARN: LOCAL_ARNS.secretArn,
+      LEASE_GUARD_DATABASE: local.database,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+    let viaDataApi: Awaited<ReturnType<typeof cli>>[];
+    try {
+      viaDataApi = [
+        await cli('status', '--table', 'never_migrated'),
+        await cli('status', '--database', 'lease_guard_never_created'),
+      ];
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_RDS_DATA;
+    }
+    const [noTable, noDatabase, noTableDataApi, noDatabaseDataApi] = [...direct, ...viaDataApi];
+    for (const result of [noTable, noTableDataApi]) {
+      expect(result?.code).toBe(1);
+      expect(result?.err).toMatch(/never_migrated.*doesn't exist.*run `lease-guard migrate`/s);
+    }
+    for (const result of [noDatabase, noDatabaseDataApi]) {
+      expect(result?.code).toBe(1);
+      expect(result?.err).toMatch(/lease_guard_never_created.*database does not exist.*`lease-guard migrate`/s);
+    }
+  });
+
   it('says what is wrong in one line, with a non-zero exit and no stack trace', async () => {
     const cases: [string[], RegExp][] = [
       [['status'], /LEASE_GUARD_RESOURCE_ARN/],

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { syncFromUpstream } from '../../functions/leader-sync.js';
 import { buildReport, handler as reportHandler } from '../../functions/nightly-report.js';
 import { LeaseGuardConfigError, type LeaseGuardContext, leaseGuard } from '../../src/index.js';
@@ -35,6 +35,28 @@ describe('example handlers', () => {
         .handler(syncFromUpstream);
     expect(await inRegion('us-east-1')({}, lambdaContext())).toMatchObject({ fence: 1 });
     expect(await inRegion('eu-west-1')({}, lambdaContext())).toMatchObject({ status: 'skipped', reason: 'standby' });
+  });
+
+  it('reports missing Data API settings at cold start, before any invocation, unless a store or executor is injected', () => {
+    vi.stubEnv('LEASE_GUARD_RESOURCE_ARN', '');
+    vi.stubEnv('LEASE_GUARD_SECRET_ARN', '');
+    vi.stubEnv('LEASE_GUARD_DATABASE', '');
+    try {
+      const coldStart = captureObservability();
+      leaseGuard({ job: 'nightly-report', logger: coldStart.logger, metrics: coldStart.metrics });
+      expect(coldStart.lines).toEqual([
+        {
+          level: 'error',
+          message: expect.stringMatching(/not configured.*LEASE_GUARD_RESOURCE_ARN.*lease-guard local/),
+          fields: { job: 'nightly-report' },
+        },
+      ]);
+      const injected = captureObservability();
+      leaseGuard({ job: 'nightly-report', store: new MemoryLeaseStore(), logger: injected.logger, metrics: false });
+      expect(injected.lines).toEqual([]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('imports without the LEASE_GUARD variables and fails its first invocation with a clear config error', async () => {

@@ -44,8 +44,6 @@ export function registerDemoCommand(program: Command): void {
     .option('--html <file>', 'also write the timeline as a self-contained HTML chart')
     .option('--json', 'print the summary as JSON on stdout; progress and the timeline go to stderr')
     .action(async function demoAction(options: DemoCommandOptions) {
-      // openLocalDatabase reads the variable (and creates the database); the flag is its command-line spelling.
-      if (options.mysqlUrl) process.env[LEASE_ENV.MYSQL_URL] = options.mysqlUrl;
       const out = options.json ? process.stderr : process.stdout;
       const controller = new AbortController();
       // First Ctrl-C: stop the run and clean up. Second: leave now (exit hooks still kill the children).
@@ -61,6 +59,7 @@ export function registerDemoCommand(program: Command): void {
           ticks: options.ticks,
           regions: options.regions,
           ...(options.seed === undefined ? {} : { seed: options.seed }),
+          ...(options.mysqlUrl ? { mysqlUrl: options.mysqlUrl } : {}),
           ...(options.html ? { htmlPath: options.html } : {}),
           signal: controller.signal,
           print: (line) => out.write(`${line}\n`),

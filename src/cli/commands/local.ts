@@ -26,9 +26,12 @@ export function registerLocalCommand(program: Command): void {
     .option('--table <name>', 'lease table to create', DEFAULTS.table)
     .option('--json', 'print the environment as one JSON object instead of export lines')
     .action(async function localAction(options: LocalCommandOptions) {
-      // openLocalDatabase reads the variable; the flag is its command-line spelling.
-      if (options.mysqlUrl) process.env[LEASE_ENV.MYSQL_URL] = options.mysqlUrl;
-      await runLocal({ port: options.port, table: options.table, json: options.json === true });
+      await runLocal({
+        port: options.port,
+        table: options.table,
+        mysqlUrl: options.mysqlUrl,
+        json: options.json === true,
+      });
     });
 }
 
