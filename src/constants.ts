@@ -31,16 +31,48 @@ export const METRICS = {
   unavailable: 'LeaseUnavailable',
   /** Milliseconds the claim took, retries included. */
   claimLatency: 'ClaimLatency',
+  /**
+   * The body succeeded but its completion could not be recorded within the time left: the tick
+   * stays open and the lease is kept to its end (never freed early). Alarm on it.
+   */
+  completionNotRecorded: 'CompletionNotRecorded',
 } as const;
 
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+/** Every default of the library, in one place; the options schema, the stores and withLease read them here. */
 export const DEFAULTS = {
   table: 'lease_guard',
   /** A tick older than this (database clock) is a stale retry or a replay and does not run. */
-  maxTickAgeMs: 60 * 60 * 1000,
-  /** A tick further ahead than this (database clock) is forged or badly skewed and does not run. */
-  maxTickAheadMs: 5 * 60 * 1000,
+  maxTickAgeMs: 60 * MINUTE,
+  /**
+   * A tick further ahead than this (database clock) is forged or skewed and does not run. Real
+   * ticks are never ahead but for clock error (Scheduler never fires early; a rule's time is
+   * floored), and an accepted tick moves the completed mark up to it, so the window is kept short.
+   */
+  maxTickAheadMs: 30 * SECOND,
   /** In affinity mode, a standby takes over after the owner has not claimed for this long. */
-  failoverAfterMs: 10 * 60 * 1000,
+  failoverAfterMs: 10 * MINUTE,
+  /** How long the lease outlives the invocation's deadline (clock drift, the claim's own latency). */
+  leaseMarginMs: 10 * SECOND,
+  /** Cap of the default lease, and the lease without a Lambda context: 15 minutes plus the margin. */
+  maxLeaseMs: 15 * MINUTE + 10 * SECOND,
+  /** withLease's lease when `leaseMs` is not given. */
+  withLeaseMs: 60 * SECOND,
+  /** Deadline of one release attempt; the release is retried within the invocation's remaining time. */
+  releaseTimeoutMs: 2 * SECOND,
+  /** Kept free before the invocation's deadline after the release, for the answer and the log line. */
+  answerReserveMs: 250,
+  /** Retries of transient store failures (claim and release), within the invocation's remaining time. */
+  retry: {
+    budgetMs: 20 * SECOND,
+    baseDelayMs: 100,
+    maxDelayMs: 2 * SECOND,
+    attemptTimeoutMs: 5 * SECOND,
+    /** Time kept back before the invocation's deadline (to answer after the release). */
+    reserveMs: SECOND,
+  },
 } as const;
 
 /** The longest lease the protocol accepts: a week, far beyond any Lambda (15 minutes). */

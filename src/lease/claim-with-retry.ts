@@ -15,7 +15,14 @@ export interface RetryPolicy {
 }
 
 export type ClaimOutcome =
-  | { readonly kind: 'decided'; readonly result: ClaimResult; readonly attempts: number; readonly latencyMs: number }
+  | {
+      readonly kind: 'decided';
+      readonly result: ClaimResult;
+      readonly attempts: number;
+      readonly latencyMs: number;
+      /** `performance.now()` when the deciding attempt was sent: the lease counts from no earlier. */
+      readonly sentAt: number;
+    }
   | {
       readonly kind: 'unavailable';
       readonly error: LeaseStoreError;
@@ -38,9 +45,10 @@ export async function claimWithRetry(
   const left = (): number => policy.budgetMs - (performance.now() - started);
   for (let attempt = 1; ; attempt++) {
     const timeoutMs = Math.max(1, Math.floor(Math.min(policy.attemptTimeoutMs, left())));
+    const sentAt = performance.now();
     try {
       const result = await store.claim(request, { signal: AbortSignal.timeout(timeoutMs) });
-      return { kind: 'decided', result, attempts: attempt, latencyMs: performance.now() - started };
+      return { kind: 'decided', result, attempts: attempt, latencyMs: performance.now() - started, sentAt };
     } catch (error) {
       if (!(error instanceof LeaseStoreError)) throw error;
       const delay = random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));

@@ -16,6 +16,13 @@ export const SkipReason = {
   FUTURE_TICK: 'future-tick',
   /** Affinity mode: another owner keeps the job and has claimed within `failoverAfter`. */
   STANDBY: 'standby',
+  /**
+   * Another attempt of the caller's own invocation (same request id: a Lambda retry) holds the
+   * live lease: its claim committed but its answer was lost. Not a skip: the guard fails again, so
+   * the platform retries after that lease ends (or dead-letters the event), never answering a skip
+   * while nobody runs the tick.
+   */
+  SAME_INVOCATION: 'same-invocation',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
@@ -23,6 +30,12 @@ export interface ClaimRequest {
   readonly job: string;
   /** Unique per invocation attempt. Re-issuing a claim with the same holder is idempotent. */
   readonly holder: string;
+  /**
+   * The invocation this attempt belongs to, the same for all its attempts (e.g. function and
+   * request id); `holder` must end with `/` and it. A live lease held by another attempt of it is
+   * refused with `same-invocation` instead of `held`. Absent or null: no such check.
+   */
+  readonly invocation?: string | null;
   /** How long the lease lasts from the database's now. */
   readonly leaseMs: number;
   /** The schedule tick this run is for; absent or null in lease-only mode. */
@@ -50,6 +63,12 @@ export type ReleaseRequest = HolderRef &
         readonly outcome: 'success';
         /** Keep others out until this long after the claim (absorbs duplicates of a fast run). */
         readonly minHoldMs?: number;
+        /**
+         * The tick the run completed. When the lease is no longer this holder's (force-released,
+         * or expired and claimed again), the tick still counts as done: the mark moves forward to
+         * it, never back, and nothing else changes.
+         */
+        readonly tick?: Date | null;
       }
     | {
         readonly outcome: 'failure';
@@ -92,7 +111,11 @@ export interface LeaseState {
 export interface LeaseStore {
   /** One UPDATE, winner or loser; one more read where the driver does not report LAST_INSERT_ID. */
   claim(request: ClaimRequest, options?: ExecuteOptions): Promise<ClaimResult>;
-  /** Conditional on holder and fence: a stale holder's release changes nothing and returns false. */
+  /**
+   * Conditional on holder and fence: true when this holder's release is in the row (now, or by an
+   * earlier attempt whose answer was lost: re-issuing is idempotent). A stale holder's release
+   * frees nothing and returns false; a stale success still records its `tick` as done.
+   */
   release(request: ReleaseRequest, options?: ExecuteOptions): Promise<boolean>;
   /** Extends a live lease held by this holder and fence; false if it was lost or had ended. */
   renew(request: RenewRequest, options?: ExecuteOptions): Promise<boolean>;

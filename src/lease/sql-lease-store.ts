@@ -6,6 +6,7 @@ import { assertJobName, assertTableName } from './names.js';
 import {
   CLAIM_SCALE,
   claimSql,
+  completeTickSql,
   ensureRowSql,
   forceReleaseSql,
   inspectSql,
@@ -17,7 +18,7 @@ import {
   verdictSql,
 } from './sql.js';
 import { fromSqlTime, toMicros, toSqlTime } from './time.js';
-import { assertDuration, assertHolderRef, errorText, normalizeClaim } from './validate.js';
+import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from './validate.js';
 
 export interface SqlLeaseStoreOptions {
   readonly executor: SqlExecutor;
@@ -39,6 +40,7 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     ensureRow: ensureRowSql(table),
     releaseSuccess: releaseSuccessSql(table),
     releaseFailure: releaseFailureSql(table),
+    completeTick: completeTickSql(table),
     renew: renewSql(table),
     forceRelease: forceReleaseSql(table),
     inspect: inspectSql(table),
@@ -50,6 +52,7 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     const params = {
       job: c.job,
       holder: c.holder,
+      invocation: c.invocation,
       lease_us: toMicros(c.leaseMs),
       tick: c.tick === null ? null : toSqlTime(c.tick),
       max_age_us: toMicros(c.maxTickAgeMs),
@@ -77,6 +80,7 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
   async function release(request: ReleaseRequest, execOptions?: ExecuteOptions): Promise<boolean> {
     assertHolderRef(request);
     const { job, holder, fence } = request;
+    const tick = request.outcome === 'success' && request.tick != null ? toSqlTime(assertTick(request.tick)) : null;
     const statement: SqlStatement =
       request.outcome === 'success'
         ? {
@@ -88,7 +92,12 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
             params: { job, holder, fence, error: errorText(request.error), keep_lease: request.keepLease === true },
           };
     const result = await executor.execute(statement, execOptions);
-    return result.affectedRows > 0;
+    if (result.affectedRows > 0) return true;
+    // Not this holder's any more: a success still counts its tick, and changes nothing else.
+    if (tick !== null) {
+      await executor.execute({ sql: sql.completeTick, params: { job, tick } }, execOptions);
+    }
+    return false;
   }
 
   async function renew(request: RenewRequest, execOptions?: ExecuteOptions): Promise<boolean> {

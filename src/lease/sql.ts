@@ -14,6 +14,8 @@ import { quoteTable } from './names.js';
 const NOW = 'UTC_TIMESTAMP(6)';
 const TICK = 'CAST(:tick AS DATETIME(6))';
 const SAME_LIVE_HOLDER = `(holder <=> :holder AND lease_until > ${NOW})`;
+// Another attempt of the caller's invocation: holders end with `/` and the invocation.
+const SAME_INVOCATION = `(:invocation IS NOT NULL AND RIGHT(holder, CHAR_LENGTH(:invocation) + 1) = CONCAT('/', :invocation))`;
 
 /** Refusal codes of a claim; 0 means it won. */
 export const REASON_CODES: Readonly<Record<number, SkipReason>> = {
@@ -22,6 +24,7 @@ export const REASON_CODES: Readonly<Record<number, SkipReason>> = {
   3: SkipReason.STALE_TICK,
   4: SkipReason.FUTURE_TICK,
   5: SkipReason.STANDBY,
+  6: SkipReason.SAME_INVOCATION,
 };
 
 /** A won claim's answer is `fence × CLAIM_SCALE`; a refused one's is its code, below the scale. */
@@ -36,6 +39,7 @@ const REASON = `CASE
     WHEN :tick IS NOT NULL AND ${TICK} > ${NOW} + INTERVAL :max_ahead_us MICROSECOND THEN 4
     WHEN :tick IS NOT NULL AND ${TICK} < ${NOW} - INTERVAL :max_age_us MICROSECOND THEN 3
     WHEN :tick IS NOT NULL AND tick_done >= ${TICK} THEN 2
+    WHEN lease_until > ${NOW} AND ${SAME_INVOCATION} THEN 6
     WHEN lease_until > ${NOW} THEN 1
     WHEN :owner IS NOT NULL AND owner IS NOT NULL AND owner <> :owner
       AND owner_seen > ${NOW} - INTERVAL :failover_us MICROSECOND THEN 5
@@ -86,7 +90,12 @@ export function ensureRowSql(table: string): string {
 
 const OWN_LEASE = 'job = :job AND holder = :holder AND fence = :fence';
 
-/** Success: the tick becomes the high-water mark and the lease ends (not before `minHold`). */
+/**
+ * Success: the tick becomes the high-water mark and the lease ends (not before `minHold`).
+ * Idempotent for its holder: once it has landed the row still has this fence and no holder (only
+ * this holder's release clears the holder without a new fence), so a re-issue after a lost answer
+ * matches again, changes nothing that matters, and reports the row, settling the doubt.
+ */
 export function releaseSuccessSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
   tick_done = CASE WHEN tick IS NOT NULL AND (tick_done IS NULL OR tick > tick_done) THEN tick ELSE tick_done END,
@@ -95,7 +104,18 @@ export function releaseSuccessSql(table: string): string {
   holder = NULL,
   tick = NULL,
   version = version + 1
-WHERE ${OWN_LEASE}`;
+WHERE job = :job AND fence = :fence AND (holder = :holder OR holder IS NULL)`;
+}
+
+/**
+ * A stale holder's completed tick (its lease was force-released, or ended and was claimed again):
+ * the mark moves forward to it, never back; the lease, fence and holder are left alone.
+ */
+export function completeTickSql(table: string): string {
+  return `UPDATE ${quoteTable(table)} SET
+  tick_done = ${TICK},
+  version = version + 1
+WHERE job = :job AND (tick_done IS NULL OR tick_done < ${TICK})`;
 }
 
 /**

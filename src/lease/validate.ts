@@ -7,6 +7,7 @@ import { assertJobName, assertToken, MAX_HOLDER_LENGTH, MAX_OWNER_LENGTH } from 
 export interface NormalizedClaim {
   readonly job: string;
   readonly holder: string;
+  readonly invocation: string | null;
   readonly leaseMs: number;
   readonly tick: Date | null;
   readonly maxTickAgeMs: number;
@@ -24,14 +25,27 @@ export function assertDuration(value: unknown, option: string, { min = 0, max = 
   return value;
 }
 
-export function normalizeClaim(request: ClaimRequest): NormalizedClaim {
-  const tick = request.tick ?? null;
-  if (tick !== null && (!(tick instanceof Date) || Number.isNaN(tick.getTime()))) {
+export function assertTick(tick: unknown): Date {
+  if (!(tick instanceof Date) || Number.isNaN(tick.getTime())) {
     throw new LeaseGuardConfigError(`tick must be a valid Date or null, got ${String(tick)}.`);
+  }
+  return tick;
+}
+
+export function normalizeClaim(request: ClaimRequest): NormalizedClaim {
+  const tick = request.tick == null ? null : assertTick(request.tick);
+  const holder = assertToken(request.holder, 'holder', MAX_HOLDER_LENGTH);
+  const invocation =
+    request.invocation == null ? null : assertToken(request.invocation, 'invocation', MAX_HOLDER_LENGTH);
+  if (invocation !== null && !holder.endsWith(`/${invocation}`)) {
+    throw new LeaseGuardConfigError(
+      `holder must end with "/" and the invocation (${JSON.stringify(invocation)}), got ${JSON.stringify(holder)}.`,
+    );
   }
   return {
     job: assertJobName(request.job),
-    holder: assertToken(request.holder, 'holder', MAX_HOLDER_LENGTH),
+    holder,
+    invocation,
     leaseMs: assertDuration(request.leaseMs, 'leaseMs', { min: 1 }),
     tick,
     maxTickAgeMs: assertDuration(request.maxTickAgeMs ?? DEFAULTS.maxTickAgeMs, 'maxTickAgeMs'),

@@ -1,7 +1,7 @@
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 // zod/mini: the same validation as classic zod at a 25th of the bundle (cold starts matter).
 import * as z from 'zod/mini';
-import { DEFAULTS, MAX_LEASE_MS } from '../constants.js';
+import { DEFAULTS, LEASE_ENV, MAX_LEASE_MS } from '../constants.js';
 import { LeaseGuardConfigError } from '../errors.js';
 import type { LeaseStore } from '../lease/lease-store.js';
 import { assertJobName, assertTableName, assertToken, MAX_OWNER_LENGTH } from '../lease/names.js';
@@ -11,8 +11,7 @@ import type { LeaseGuardLogger, LeaseGuardMetrics } from './observe.js';
 /** A user's tick function: the schedule slot this event is for, or null for lease-only mode. */
 export type TickFunction = (event: unknown) => Date | string | number | null | undefined;
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
+const MINUTE = 60_000;
 
 function ms(option: string, { min = 0, max = MAX_LEASE_MS } = {}) {
   return z
@@ -50,8 +49,11 @@ const hasMethods =
 
 export const leaseGuardOptionsSchema = z
   .strictObject({
-    /** The job's name: the lease row's key. Letters, digits and `._:/-`, at most 128 characters. */
-    job: validated('job', assertJobName),
+    /**
+     * The job's name: the lease row's key. Letters, digits and `._:/-`, at most 128 characters.
+     * @default process.env.LEASE_GUARD_JOB (the CDK construct sets it)
+     */
+    job: z.optional(validated('job', assertJobName)),
     /** @default process.env.LEASE_GUARD_TABLE ?? 'lease_guard' */
     table: z.optional(validated('table', assertTableName)),
     /** A ready lease store, e.g. `new MemoryLeaseStore()` from `lease-guard/testing` in unit tests. */
@@ -73,9 +75,9 @@ export const leaseGuardOptionsSchema = z
     /** A fixed lease length. @default - the invocation's remaining time plus `leaseMarginMs`, at most `maxLeaseMs` */
     leaseMs: z.optional(ms('leaseMs', { min: 1 })),
     /** How long the lease outlives the invocation's deadline (clock drift, the claim's own latency). @default 10000 */
-    leaseMarginMs: z._default(ms('leaseMarginMs'), 10 * SECOND),
+    leaseMarginMs: z._default(ms('leaseMarginMs'), DEFAULTS.leaseMarginMs),
     /** Cap of the default lease length, and the lease used when there is no Lambda context. @default 910000 (15 min + 10 s) */
-    maxLeaseMs: z._default(ms('maxLeaseMs', { min: 1 }), 15 * MINUTE + 10 * SECOND),
+    maxLeaseMs: z._default(ms('maxLeaseMs', { min: 1 }), DEFAULTS.maxLeaseMs),
     /** After a successful run, keep others out until this long after the claim. @default 0 */
     minHoldMs: z._default(ms('minHoldMs'), 0),
     /**
@@ -89,11 +91,21 @@ export const leaseGuardOptionsSchema = z
       }),
       'auto',
     ),
+    /**
+     * Refuse events without a tick instead of running them lease-only: they are skipped with
+     * reason `no-tick`, logged at WARN. For schedules that always send one (GuardedSchedule sets it),
+     * so a wrapped or misspelled scheduled time can never run the body without once-per-tick.
+     * @default false
+     */
+    requireTick: z._default(z.boolean({ error: 'requireTick must be true or false' }), false),
     /** A scheduled rule's `time` is floored to this. @default 60000 */
     tickGranularityMs: z._default(ms('tickGranularityMs', { min: 1, max: 24 * 60 * MINUTE }), MINUTE),
     /** Older ticks (database clock) are stale retries or replays and do not run. @default 3600000 (1 h) */
     maxTickAgeMs: z._default(ms('maxTickAgeMs'), DEFAULTS.maxTickAgeMs),
-    /** Ticks further ahead (database clock) are forged or skewed and do not run. @default 300000 (5 min) */
+    /**
+     * Ticks further ahead (database clock) are forged or skewed and do not run. Real ticks are ahead
+     * only by clock error; a tick that runs moves the completed mark up to it. @default 30000 (30 s)
+     */
     maxTickAheadMs: z._default(ms('maxTickAheadMs'), DEFAULTS.maxTickAheadMs),
     /**
      * Affinity mode: one owner (by default the region) keeps the job; another takes over after the
@@ -116,29 +128,26 @@ export const leaseGuardOptionsSchema = z
     /** Retries of transient store failures, with jittered backoff, within the invocation's remaining time. */
     retry: z._default(
       z.strictObject({
-        /** @default 20000 */
-        budgetMs: z._default(ms('retry.budgetMs'), 20 * SECOND),
+        /** Claim retries stop after this. @default 20000 */
+        budgetMs: z._default(ms('retry.budgetMs'), DEFAULTS.retry.budgetMs),
         /** @default 100 */
-        baseDelayMs: z._default(ms('retry.baseDelayMs'), 100),
+        baseDelayMs: z._default(ms('retry.baseDelayMs'), DEFAULTS.retry.baseDelayMs),
         /** @default 2000 */
-        maxDelayMs: z._default(ms('retry.maxDelayMs'), 2 * SECOND),
-        /** @default 5000 */
-        attemptTimeoutMs: z._default(ms('retry.attemptTimeoutMs', { min: 1 }), 5 * SECOND),
-        /** Time kept back from the budget for the release and the body. @default 1000 */
-        reserveMs: z._default(ms('retry.reserveMs'), SECOND),
+        maxDelayMs: z._default(ms('retry.maxDelayMs'), DEFAULTS.retry.maxDelayMs),
+        /** Deadline of one claim attempt. @default 5000 */
+        attemptTimeoutMs: z._default(ms('retry.attemptTimeoutMs', { min: 1 }), DEFAULTS.retry.attemptTimeoutMs),
+        /** Time kept back from the claim's budget for the body and the release. @default 1000 */
+        reserveMs: z._default(ms('retry.reserveMs'), DEFAULTS.retry.reserveMs),
       }),
-      {
-        budgetMs: 20 * SECOND,
-        baseDelayMs: 100,
-        maxDelayMs: 2 * SECOND,
-        attemptTimeoutMs: 5 * SECOND,
-        reserveMs: SECOND,
-      },
+      DEFAULTS.retry,
     ),
     /** When the lease's state cannot be known: `'throw'` (the platform retries later) or `'skip'`. @default 'throw' */
     onUnavailable: z._default(z.enum(['throw', 'skip'], { error: "onUnavailable must be 'throw' or 'skip'" }), 'throw'),
-    /** Deadline of the release statement. @default 5000 */
-    releaseTimeoutMs: z._default(ms('releaseTimeoutMs', { min: 1 }), 5 * SECOND),
+    /**
+     * Deadline of one release attempt. The release is retried until the invocation's deadline,
+     * and the middleware stops the body this long (plus 250 ms) before the deadline. @default 2000
+     */
+    releaseTimeoutMs: z._default(ms('releaseTimeoutMs', { min: 1 }), DEFAULTS.releaseTimeoutMs),
     /** A logger (Powertools `Logger` fits), or false for none. @default a Powertools Logger */
     logger: z.optional(
       z.union([z.literal(false), z.custom<LeaseGuardLogger>(hasMethods('info', 'warn', 'error'))], {
@@ -158,6 +167,13 @@ export const leaseGuardOptionsSchema = z
       if (sources > 1) {
         ctx.addIssue({ code: 'custom', path: ['store'], message: 'give at most one of store, executor and client' });
       }
+      if (o.retry.baseDelayMs > o.retry.maxDelayMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['retry', 'baseDelayMs'],
+          message: `retry.baseDelayMs must not exceed retry.maxDelayMs (${o.retry.maxDelayMs})`,
+        });
+      }
       if (o.leaseMs !== undefined && o.minHoldMs > o.leaseMs) {
         ctx.addIssue({
           code: 'custom',
@@ -169,7 +185,10 @@ export const leaseGuardOptionsSchema = z
   );
 
 export type LeaseGuardOptions = z.input<typeof leaseGuardOptionsSchema>;
-export type ResolvedLeaseGuardOptions = z.output<typeof leaseGuardOptionsSchema>;
+/** The options with every default filled in; `job` from the option or LEASE_GUARD_JOB. */
+export type ResolvedLeaseGuardOptions = Omit<z.output<typeof leaseGuardOptionsSchema>, 'job'> & {
+  readonly job: string;
+};
 
 function show(value: unknown): string {
   if (typeof value === 'function') return 'a function';
@@ -181,10 +200,10 @@ function show(value: unknown): string {
 /** Validates options once (cold start). A bad option throws a message naming it, the value and the fix. */
 export function parseLeaseGuardOptions(options: unknown): ResolvedLeaseGuardOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new LeaseGuardConfigError(`leaseGuard needs an options object with at least { job }, got ${show(options)}.`);
+    throw new LeaseGuardConfigError(`leaseGuard needs an options object (e.g. { job }), got ${show(options)}.`);
   }
   const parsed = leaseGuardOptionsSchema.safeParse(options);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { ...parsed.data, job: resolveJob(parsed.data.job) };
   const problems = parsed.error.issues.map((issue) => {
     const path = issue.path.join('.') || '(options)';
     let value: unknown = options;
@@ -199,4 +218,16 @@ export function parseLeaseGuardOptions(options: unknown): ResolvedLeaseGuardOpti
     return `${path}: ${message}${got}`;
   });
   throw new LeaseGuardConfigError(`Invalid leaseGuard options. ${problems.join('; ')}.`, { cause: parsed.error });
+}
+
+/** The `job` option, else LEASE_GUARD_JOB; neither is a config error at cold start. */
+function resolveJob(job: string | undefined): string {
+  if (job !== undefined) return job;
+  const fromEnv = process.env[LEASE_ENV.JOB];
+  if (fromEnv === undefined || fromEnv === '') {
+    throw new LeaseGuardConfigError(
+      `Invalid leaseGuard options. job is required: pass the job option or set ${LEASE_ENV.JOB} (GuardedSchedule sets it).`,
+    );
+  }
+  return assertJobName(fromEnv, LEASE_ENV.JOB);
 }

@@ -1,7 +1,8 @@
 import type { ResolvedLeaseGuardOptions } from './options.js';
 
 export type TickDerivation =
-  | { readonly kind: 'tick'; readonly tick: Date | null }
+  /** `hint`: the event has no tick, but something in it looks like a misplaced or misspelled one. */
+  | { readonly kind: 'tick'; readonly tick: Date | null; readonly hint?: string }
   | { readonly kind: 'invalid'; readonly detail: string }
   | { readonly kind: 'replay'; readonly detail: string };
 
@@ -59,5 +60,22 @@ export function deriveTick(
     const granularity = options.tickGranularityMs;
     return { kind: 'tick', tick: new Date(Math.floor(date.getTime() / granularity) * granularity) };
   }
-  return { kind: 'tick', tick: null };
+  const hint = misplacedTick(event);
+  return hint === undefined ? { kind: 'tick', tick: null } : { kind: 'tick', tick: null, hint };
+}
+
+const TICK_LIKE = /^(?:scheduled[_-]?time|scheduled[_-]?at|schedule[_-]?time|tick)$/i;
+
+/** A field that looks like a tick where `auto` does not read one: wrapped in `detail`, misspelled, or a bare `time`. */
+function misplacedTick(event: Record<string, unknown>): string | undefined {
+  const found = (record: Record<string, unknown>, prefix: string): string | undefined => {
+    const key = Object.keys(record).find((name) => TICK_LIKE.test(name));
+    return key === undefined ? undefined : `${prefix}${key}`;
+  };
+  const field =
+    found(event, '') ??
+    (isRecord(event.detail) ? found(event.detail, 'detail.') : undefined) ??
+    ('time' in event ? 'time' : undefined);
+  if (field === undefined) return undefined;
+  return `the event has ${field} but no tick lease-guard reads (top-level scheduledTime, or a scheduled rule's time): it runs lease-only. Pass the scheduled time as the top-level scheduledTime, give a tick function, or set requireTick to refuse such events`;
 }

@@ -8,7 +8,7 @@ import type {
 } from '../lease/lease-store.js';
 import { SkipReason } from '../lease/lease-store.js';
 import { assertJobName } from '../lease/names.js';
-import { assertDuration, assertHolderRef, errorText, normalizeClaim } from '../lease/validate.js';
+import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from '../lease/validate.js';
 
 export interface MemoryLeaseStoreOptions {
   /** The "database clock" in epoch milliseconds. Inject a fake one to step time in tests. @default Date.now */
@@ -58,6 +58,8 @@ export class MemoryLeaseStore implements LeaseStore {
     else if (tick !== null && tick > now + c.maxTickAheadMs) refusal = SkipReason.FUTURE_TICK;
     else if (tick !== null && tick < now - c.maxTickAgeMs) refusal = SkipReason.STALE_TICK;
     else if (tick !== null && row.tickDone !== null && row.tickDone >= tick) refusal = SkipReason.TICK_DONE;
+    else if (row.leaseUntil > now && c.invocation !== null && row.holder?.endsWith(`/${c.invocation}`))
+      refusal = SkipReason.SAME_INVOCATION;
     else if (row.leaseUntil > now) refusal = SkipReason.HELD;
     else if (
       c.owner !== null &&
@@ -87,8 +89,18 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async release(request: ReleaseRequest): Promise<boolean> {
     assertHolderRef(request);
-    const row = this.#own(request);
-    if (!row) return false;
+    const tick = request.outcome === 'success' && request.tick != null ? assertTick(request.tick).getTime() : null;
+    if (request.outcome === 'success') assertDuration(request.minHoldMs ?? 0, 'minHoldMs');
+    const row = this.#own(request) ?? this.#released(request);
+    if (!row) {
+      // Not this holder's any more: a success still counts its tick, forward only.
+      const stale = this.#rows.get(request.job);
+      if (stale && tick !== null && (stale.tickDone === null || stale.tickDone < tick)) {
+        stale.tickDone = tick;
+        stale.version += 1;
+      }
+      return false;
+    }
     const now = this.#now();
     if (request.outcome === 'success') {
       const minHoldMs = assertDuration(request.minHoldMs ?? 0, 'minHoldMs');
@@ -143,6 +155,12 @@ export class MemoryLeaseStore implements LeaseStore {
   #own(ref: { job: string; holder: string; fence: number }): Row | undefined {
     const row = this.#rows.get(ref.job);
     return row && row.holder === ref.holder && row.fence === ref.fence ? row : undefined;
+  }
+
+  /** A success release re-issued after it landed: this fence, no holder (see releaseSuccessSql). */
+  #released(request: ReleaseRequest): Row | undefined {
+    const row = this.#rows.get(request.job);
+    return request.outcome === 'success' && row && row.holder === null && row.fence === request.fence ? row : undefined;
   }
 
   #create(job: string, now: number): Row {

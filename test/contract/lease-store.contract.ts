@@ -398,17 +398,161 @@ export function describeLeaseStoreContract(
           reason: SkipReason.TICK_DONE,
         });
         expect(
-          (await store.claim({ job: j, holder: holder('next'), leaseMs: MINUTE, tick: tickAt(MINUTE) })).acquired,
+          (
+            await store.claim({
+              job: j,
+              holder: holder('next'),
+              leaseMs: MINUTE,
+              tick: tickAt(MINUTE),
+              maxTickAheadMs: 2 * MINUTE,
+            })
+          ).acquired,
         ).toBe(true);
       });
 
       it('refuses a newer tick while an older one still runs (never two at once)', async () => {
         const j = job('overlap');
         await store.claim({ job: j, holder: holder('a'), leaseMs: MINUTE, tick: tickAt(0) });
-        expect(await store.claim({ job: j, holder: holder('b'), leaseMs: MINUTE, tick: tickAt(MINUTE) })).toEqual({
+        expect(
+          await store.claim({
+            job: j,
+            holder: holder('b'),
+            leaseMs: MINUTE,
+            tick: tickAt(MINUTE),
+            maxTickAheadMs: 2 * MINUTE,
+          }),
+        ).toEqual({
           acquired: false,
           reason: SkipReason.HELD,
         });
+      });
+    });
+
+    describe('edges: lost answers and stale holders (issue 14)', () => {
+      const tickAt = (offsetMs: number): Date => new Date(Math.floor(Date.now() / MINUTE) * MINUTE + offsetMs);
+
+      it('answers a success release re-issued after it landed as released, and changes nothing that matters', async () => {
+        const j = job('release-twice');
+        const h = holder('a');
+        const tick = tickAt(0);
+        const claim = await store.claim({ job: j, holder: h, leaseMs: MINUTE, tick });
+        if (!claim.acquired) throw new Error('claim lost');
+        const release = { job: j, holder: h, fence: claim.fence, outcome: 'success', tick } as const;
+        expect(await store.release(release)).toBe(true);
+        const first = await store.inspect(j);
+        expect(await store.release(release)).toBe(true);
+        expect(await store.inspect(j)).toMatchObject({
+          held: false,
+          holder: null,
+          fence: claim.fence,
+          runs: first!.runs,
+          tickDone: tick,
+        });
+      });
+
+      it('no longer answers released for that fence once another holder claimed', async () => {
+        const j = job('release-after-next');
+        const h = holder('a');
+        const claim = await store.claim({ job: j, holder: h, leaseMs: MINUTE });
+        if (!claim.acquired) throw new Error('claim lost');
+        await store.release({ job: j, holder: h, fence: claim.fence, outcome: 'success' });
+        const next = holder('b');
+        expect((await store.claim({ job: j, holder: next, leaseMs: MINUTE })).acquired).toBe(true);
+        expect(await store.release({ job: j, holder: h, fence: claim.fence, outcome: 'success' })).toBe(false);
+        expect(await store.inspect(j)).toMatchObject({ holder: next, held: true });
+      });
+
+      it("counts a force-released holder's successful tick as done, and changes nothing else", async () => {
+        const j = job('stale-success');
+        const h = holder('old');
+        const tick = tickAt(0);
+        const claim = await store.claim({ job: j, holder: h, leaseMs: MINUTE, tick });
+        if (!claim.acquired) throw new Error('claim lost');
+        await store.forceRelease(j);
+        const before = await store.inspect(j);
+        expect(await store.release({ job: j, holder: h, fence: claim.fence, outcome: 'success', tick })).toBe(false);
+        const after = await store.inspect(j);
+        expect(after).toMatchObject({
+          tickDone: tick,
+          fence: before!.fence,
+          holder: null,
+          leaseUntil: before!.leaseUntil,
+          failures: 0,
+          runs: before!.runs,
+        });
+        expect(await store.claim({ job: j, holder: holder('dup'), leaseMs: MINUTE, tick })).toEqual({
+          acquired: false,
+          reason: SkipReason.TICK_DONE,
+        });
+      });
+
+      it("never moves the mark back for a stale holder's older tick, nor touches the new holder's lease", async () => {
+        const j = job('stale-older');
+        const old = holder('old');
+        const older = tickAt(-MINUTE);
+        const first = await store.claim({ job: j, holder: old, leaseMs: MINUTE, tick: older });
+        if (!first.acquired) throw new Error('claim lost');
+        await store.forceRelease(j);
+        const fresh = holder('new');
+        const newer = tickAt(0);
+        const second = await store.claim({ job: j, holder: fresh, leaseMs: MINUTE, tick: newer });
+        if (!second.acquired) throw new Error('claim lost');
+        await store.release({ job: j, holder: fresh, fence: second.fence, outcome: 'success', tick: newer });
+        const third = holder('third');
+        const running = await store.claim({ job: j, holder: third, leaseMs: MINUTE });
+        if (!running.acquired) throw new Error('claim lost');
+        const before = await store.inspect(j);
+        expect(await store.release({ job: j, holder: old, fence: first.fence, outcome: 'success', tick: older })).toBe(
+          false,
+        );
+        expect(await store.inspect(j)).toMatchObject({
+          tickDone: newer,
+          holder: third,
+          held: true,
+          fence: before!.fence,
+          leaseUntil: before!.leaseUntil,
+        });
+      });
+
+      it('refuses a live lease held by another attempt of the same invocation with its own reason', async () => {
+        const j = job('same-invocation');
+        const invocation = `us-east-1/fn/req-${sequence}`;
+        const tick = tickAt(0);
+        expect(
+          (await store.claim({ job: j, holder: `aaaaaa/${invocation}`, invocation, leaseMs: MINUTE, tick })).acquired,
+        ).toBe(true);
+        expect(
+          await store.claim({ job: j, holder: `bbbbbb/${invocation}`, invocation, leaseMs: MINUTE, tick }),
+        ).toEqual({ acquired: false, reason: SkipReason.SAME_INVOCATION });
+        // Another invocation, and the same one without saying so, see an ordinary held lease.
+        const other = `us-east-1/fn/other-${sequence}`;
+        expect(
+          await store.claim({ job: j, holder: `cccccc/${other}`, invocation: other, leaseMs: MINUTE, tick }),
+        ).toEqual({ acquired: false, reason: SkipReason.HELD });
+        expect(await store.claim({ job: j, holder: `dddddd/${invocation}`, leaseMs: MINUTE, tick })).toEqual({
+          acquired: false,
+          reason: SkipReason.HELD,
+        });
+        // The holder's own re-issue still wins (an ambiguous claim settles itself).
+        expect(
+          (await store.claim({ job: j, holder: `aaaaaa/${invocation}`, invocation, leaseMs: MINUTE, tick })).acquired,
+        ).toBe(true);
+      });
+
+      it('lets a later attempt of the same invocation claim once that lease ended', async () => {
+        const j = job('same-invocation-ended');
+        const invocation = `us-east-1/fn/req-${sequence}`;
+        await store.claim({ job: j, holder: `aaaaaa/${invocation}`, invocation, leaseMs: 30 });
+        await expired(j);
+        expect(
+          (await store.claim({ job: j, holder: `bbbbbb/${invocation}`, invocation, leaseMs: MINUTE })).acquired,
+        ).toBe(true);
+      });
+
+      it('rejects an invocation the holder does not end with', async () => {
+        await expect(
+          store.claim({ job: job('bad-invocation'), holder: 'aaaaaa/x/y', invocation: 'z', leaseMs: MINUTE }),
+        ).rejects.toThrow(LeaseGuardConfigError);
       });
     });
 
