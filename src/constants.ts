@@ -12,6 +12,8 @@ export const LEASE_ENV = {
   MYSQL_URL: 'LEASE_GUARD_MYSQL_URL',
   /** The region of the cluster's Data API, when a function runs in another region. */
   REGION: 'LEASE_GUARD_REGION',
+  /** The job name, when the handler gives no `job` (GuardedSchedule sets it). */
+  JOB: 'LEASE_GUARD_JOB',
 } as const;
 
 /**
@@ -31,6 +33,8 @@ export const METRICS = {
   unavailable: 'LeaseUnavailable',
   /** Milliseconds the claim took, retries included. */
   claimLatency: 'ClaimLatency',
+  /** Seconds since the job's last completed tick, from the lease table (the CDK watchdog). */
+  completionLag: 'CompletionLag',
   /**
    * The body succeeded but its completion could not be recorded within the time left: the tick
    * stays open and the lease is kept to its end (never freed early). Alarm on it.

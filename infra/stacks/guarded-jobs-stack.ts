@@ -1,8 +1,8 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type { Construct } from 'constructs';
-import { GuardedSchedule, type GuardedScheduleProps } from '../constructs/guarded-schedule.js';
-import { LEASE_DATABASE, type LeaseDatabaseStack } from './lease-database-stack.js';
+import { GuardedSchedule, type LeaseDatabase } from 'lease-guard/cdk';
+import type { LeaseDatabaseStack } from './lease-database-stack.js';
 
 export interface GuardedJobsStackProps extends StackProps {
   /** The stack with the lease database, in this region or another. */
@@ -19,30 +19,24 @@ export class GuardedJobsStack extends Stack {
 
   constructor(scope: Construct, id: string, props: GuardedJobsStackProps) {
     super(scope, id, props);
-    const { database } = props;
     // In the database's region the constructs themselves; elsewhere the ARNs from its outputs.
-    const target: Partial<GuardedScheduleProps> =
-      database.region === this.region
-        ? { cluster: database.cluster, secret: database.leaseSecret }
-        : database.referenceFrom(this);
-    const common = {
-      ...target,
-      databaseName: LEASE_DATABASE,
-      tableName: database.leaseTable.tableName,
-      multiRegion: true,
-    };
+    const database: LeaseDatabase =
+      props.database.region === this.region ? props.database.leaseDatabase : props.database.referenceFrom(this);
 
     this.nightlyReport = new GuardedSchedule(this, 'NightlyReport', {
-      ...common,
       job: 'nightly-report',
+      database,
       entry: 'functions/nightly-report.ts',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+      multiRegion: true,
+      dashboard: true,
     });
     this.leaderSync = new GuardedSchedule(this, 'LeaderSync', {
-      ...common,
       job: 'leader-sync',
+      database,
       entry: 'functions/leader-sync.ts',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+      multiRegion: true,
     });
   }
 }

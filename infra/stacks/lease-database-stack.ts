@@ -1,9 +1,8 @@
-import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { LeaseTable } from '../constructs/lease-table.js';
+import { LeaseDatabase, LeaseTable, LeaseWatchdog } from 'lease-guard/cdk';
 
 export interface LeaseDatabaseStackProps extends StackProps {
   /**
@@ -13,13 +12,6 @@ export interface LeaseDatabaseStackProps extends StackProps {
    * @default false (stays at 0.5 ACU)
    */
   readonly scaleToZero?: boolean;
-}
-
-/** Where another region finds the lease database: the ARNs, read from this stack's outputs. */
-export interface LeaseDatabaseReference {
-  readonly clusterArn: string;
-  readonly secretArn: string;
-  readonly clusterRegion: string;
 }
 
 /** The database name the cluster creates and the lease table lives in. */
@@ -33,8 +25,10 @@ export const LEASE_DATABASE = 'lease_guard';
 export class LeaseDatabaseStack extends Stack {
   readonly cluster: rds.DatabaseCluster;
   readonly leaseTable: LeaseTable;
-  /** The lease user's credentials, for guarded functions. */
-  readonly leaseSecret: secretsmanager.ISecret;
+  /** The lease table as guarded functions in this region reach it: the cluster and the lease user. */
+  readonly leaseDatabase: LeaseDatabase;
+  /** Alarms when a job has completed no tick for too long, whichever region ran it. */
+  readonly watchdog: LeaseWatchdog;
   private readonly clusterArnOutput: CfnOutput;
   private readonly leaseSecretArnOutput: CfnOutput;
 
@@ -58,10 +52,15 @@ export class LeaseDatabaseStack extends Stack {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
     });
     this.leaseTable = new LeaseTable(this, 'LeaseTable', { cluster: this.cluster, databaseName: LEASE_DATABASE });
-    this.leaseSecret = this.leaseTable.userSecret as secretsmanager.ISecret;
+    this.leaseDatabase = this.leaseTable.leaseDatabase;
+    this.watchdog = new LeaseWatchdog(this, 'Watchdog', { database: this.leaseDatabase });
+    // Both example jobs tick every 5 minutes; 3 periods without a completion anywhere is an alarm.
+    for (const job of ['nightly-report', 'leader-sync']) {
+      this.watchdog.watch(job, { period: Duration.minutes(5), periods: 3 });
+    }
 
     this.clusterArnOutput = new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn });
-    this.leaseSecretArnOutput = new CfnOutput(this, 'LeaseSecretArn', { value: this.leaseSecret.secretArn });
+    this.leaseSecretArnOutput = new CfnOutput(this, 'LeaseSecretArn', { value: this.leaseDatabase.secretArn });
   }
 
   /**
@@ -71,14 +70,16 @@ export class LeaseDatabaseStack extends Stack {
    * no custom resource, no SSM parameter, and it synthesises offline. The reading stack deploys
    * after this one; if an ARN ever changes, deploy the reading stacks again.
    */
-  referenceFrom(consumer: Stack): LeaseDatabaseReference {
+  referenceFrom(consumer: Stack): LeaseDatabase {
     consumer.addStackDependency(this, 'reads the lease database ARNs from its outputs');
     const output = (cfnOutput: CfnOutput) =>
       Fn.getStackOutput(this.stackName, this.resolve(cfnOutput.logicalId) as string, this.region);
-    return {
+    return LeaseDatabase.fromArns({
       clusterArn: output(this.clusterArnOutput),
       secretArn: output(this.leaseSecretArnOutput),
-      clusterRegion: this.region,
-    };
+      region: this.region,
+      databaseName: this.leaseDatabase.databaseName,
+      tableName: this.leaseDatabase.tableName,
+    });
   }
 }

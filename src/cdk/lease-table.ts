@@ -1,20 +1,19 @@
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { CustomResource, Duration } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../../src/constants.js';
-import { leaseUserGrantSql, MAX_USER_NAME_LENGTH } from '../../src/lease/grants.js';
-import { createTableSql } from '../../src/lease/schema.js';
+import { leaseUserGrantSql, MAX_USER_NAME_LENGTH } from '../lease/grants.js';
+import { createTableSql } from '../lease/schema.js';
+import { LeaseDatabase } from './database.js';
+import { constructError } from './errors.js';
+import { HANDLER_RUNTIME, handlerCode } from './handler-code.js';
 import { literalIdentifier } from './literal-identifier.js';
-import { NODE_BUNDLING, NODE_RUNTIME } from './nodejs-bundling.js';
-
-const MIGRATE_ENTRY = fileURLToPath(new URL('../../functions/lease-table-migrate.ts', import.meta.url));
+import { suppressFrameworkFindings, suppressFunctionFindings } from './nag.js';
 
 export interface LeaseTableProps {
   /** The Aurora MySQL cluster, with the Data API enabled (`enableDataApi: true`). */
@@ -36,6 +35,8 @@ export interface LeaseTableProps {
   /**
    * Whether to create a database user that may only SELECT, INSERT and UPDATE the lease table, with
    * its own generated secret (`userSecret`), for guarded functions to run as instead of the admin.
+   * A user of that name that already exists gets the new password, and any privileges beyond those
+   * three are revoked.
    *
    * @default true
    */
@@ -43,6 +44,13 @@ export interface LeaseTableProps {
 
   /** @default 'lease_guard' */
   readonly leaseUserName?: string;
+
+  /**
+   * How long the migration function's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -54,7 +62,7 @@ export class LeaseTable extends Construct {
   readonly cluster: rds.IDatabaseCluster;
   readonly databaseName: string;
   readonly tableName: string;
-  /** The least-privilege user's credentials; give these to `GuardedSchedule`. Absent when `createLeaseUser` is false. */
+  /** The least-privilege user's credentials. Absent when `createLeaseUser` is false. */
   readonly userSecret?: rds.DatabaseSecret;
   /** The custom resource's onEvent function, which runs as the admin. */
   readonly migrateFunction: lambda.Function;
@@ -62,20 +70,24 @@ export class LeaseTable extends Construct {
   constructor(scope: Construct, id: string, props: LeaseTableProps) {
     super(scope, id);
     this.cluster = props.cluster;
-    this.databaseName = literalIdentifier(props.databaseName, 'databaseName');
-    this.tableName = literalIdentifier(props.tableName ?? DEFAULTS.table, 'tableName');
+    this.databaseName = literalIdentifier(this, props.databaseName, 'databaseName');
+    this.tableName = literalIdentifier(this, props.tableName ?? 'lease_guard', 'tableName');
     const adminSecret = props.adminSecret ?? (props.cluster as { readonly secret?: secretsmanager.ISecret }).secret;
     if (!adminSecret) {
-      throw new Error(
-        'adminSecret is required: the cluster has no generated secret (an imported cluster, or credentials from an existing secret).',
+      throw constructError(
+        this,
+        'adminSecret is required: the cluster has no generated secret (an imported cluster, or credentials from an existing secret). Pass the admin credentials as adminSecret.',
       );
     }
+    const admin = LeaseDatabase.fromCluster(props.cluster, adminSecret, { databaseName: this.databaseName });
+    this.node.addValidation({ validate: () => admin.dataApiErrors() });
 
     let grantSql = '';
     if (props.createLeaseUser ?? true) {
-      const username = literalIdentifier(props.leaseUserName ?? 'lease_guard', 'leaseUserName');
+      const username = literalIdentifier(this, props.leaseUserName ?? 'lease_guard', 'leaseUserName');
       if (username.length > MAX_USER_NAME_LENGTH) {
-        throw new Error(
+        throw constructError(
+          this,
           `leaseUserName must be at most ${MAX_USER_NAME_LENGTH} characters (the MySQL 8 limit), got ${username.length}.`,
         );
       }
@@ -84,15 +96,18 @@ export class LeaseTable extends Construct {
       this.userSecret = new rds.DatabaseSecret(this, 'UserSecret', { username, masterSecret: adminSecret });
     }
 
-    this.migrateFunction = new NodejsFunction(this, 'MigrateFunction', {
-      entry: MIGRATE_ENTRY,
-      runtime: NODE_RUNTIME,
+    this.migrateFunction = new lambda.Function(this, 'MigrateFunction', {
+      code: handlerCode('lease-table-migrate'),
+      handler: 'index.handler',
+      runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       // Long enough for a paused Serverless v2 cluster to resume (~15–30 s) and a few DDL statements.
       timeout: Duration.minutes(5),
       description: `lease-guard: creates or upgrades ${this.databaseName}.${this.tableName}`,
-      bundling: NODE_BUNDLING,
+      logGroup: new logs.LogGroup(this, 'MigrateLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      }),
       // Serves the user's secret on localhost, so the function needs no Secrets Manager client.
       ...(this.userSecret
         ? {
@@ -100,13 +115,17 @@ export class LeaseTable extends Construct {
           }
         : {}),
     });
-    this.migrateFunction.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['rds-data:ExecuteStatement'], resources: [props.cluster.clusterArn] }),
-    );
-    adminSecret.grantRead(this.migrateFunction);
+    admin.grantLeaseAccess(this.migrateFunction);
     this.userSecret?.grantRead(this.migrateFunction);
+    suppressFunctionFindings(this.migrateFunction);
 
-    const provider = new cr.Provider(this, 'Provider', { onEventHandler: this.migrateFunction });
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.migrateFunction,
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      }),
+    });
+    suppressFrameworkFindings(provider);
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::LeaseGuardTable',
@@ -117,11 +136,34 @@ export class LeaseTable extends Construct {
         Table: this.tableName,
         ...(this.userSecret ? { UserSecretArn: this.userSecret.secretArn } : {}),
         // A new library version with a different table or grant changes this, so the next deploy
-        // runs the migration again (it adds the missing columns).
+        // runs the migration again (it adds the missing columns, revokes what the user must not have).
         Schema: createHash('sha256').update(createTableSql(this.tableName)).update(grantSql).digest('hex').slice(0, 16),
       },
     });
     // The Data API needs a running writer, not just the cluster resource.
     resource.node.addDependency(props.cluster);
+  }
+
+  /**
+   * The lease table as guarded functions use it: the cluster and the least-privilege user's secret.
+   * Give it to `GuardedSchedule` and `LeaseWatchdog` in this region; elsewhere use
+   * `LeaseDatabase.fromArns`.
+   */
+  get leaseDatabase(): LeaseDatabase {
+    if (!this.userSecret) {
+      throw constructError(
+        this,
+        'there is no lease user (createLeaseUser is false): build the LeaseDatabase yourself with LeaseDatabase.fromCluster(cluster, secret, { databaseName, tableName }).',
+      );
+    }
+    return LeaseDatabase.fromCluster(this.cluster, this.userSecret, {
+      databaseName: this.databaseName,
+      tableName: this.tableName,
+    });
+  }
+
+  /** Lets `grantee` run statements as the lease user (see `LeaseDatabase.grantLeaseAccess`). */
+  grantLeaseAccess(grantee: iam.IGrantable): iam.Grant {
+    return this.leaseDatabase.grantLeaseAccess(grantee);
   }
 }

@@ -1,11 +1,19 @@
 import { Token } from 'aws-cdk-lib';
-import { assertTableName } from '../../src/lease/names.js';
+import type { IConstruct } from 'constructs';
+import { assertTableName } from '../lease/names.js';
+import { constructError } from './errors.js';
 
 /**
  * A database or table name from construct props: known at synth time (it keys the lease and goes
  * into SQL), and an identifier by the same rule the library applies at run time.
  */
-export function literalIdentifier(value: string, option: string): string {
-  if (Token.isUnresolved(value)) throw new Error(`${option} must be a literal string, not a token.`);
-  return assertTableName(value, option);
+export function literalIdentifier(scope: IConstruct, value: string, option: string): string {
+  if (Token.isUnresolved(value)) {
+    throw constructError(scope, `${option} must be a literal string, not a token: it goes into SQL at deploy time.`);
+  }
+  try {
+    return assertTableName(value, option);
+  } catch (error) {
+    throw constructError(scope, (error as Error).message);
+  }
 }

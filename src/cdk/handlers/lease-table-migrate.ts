@@ -6,12 +6,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse, Context } from 'aws-lambda';
-import { LeaseStoreError } from '../src/errors.js';
-import { leaseUserSql } from '../src/lease/grants.js';
-import { assertTableName } from '../src/lease/names.js';
-import { migrate } from '../src/lease/schema.js';
-import { createDataApiExecutor } from '../src/sql/data-api-executor.js';
-import type { SqlExecutor } from '../src/sql/executor.js';
+import { LeaseStoreError } from '../../errors.js';
+import { LEASE_USER_PRIVILEGES, leaseUserGrantSql, leaseUserSql } from '../../lease/grants.js';
+import { assertTableName } from '../../lease/names.js';
+import { migrate } from '../../lease/schema.js';
+import { createDataApiExecutor } from '../../sql/data-api-executor.js';
+import type { SqlExecutor } from '../../sql/executor.js';
 
 /** The custom resource's properties, as `LeaseTable` sets them. */
 interface LeaseTableProperties {
@@ -82,6 +82,46 @@ async function createLeaseUser(
       throw new Error(`Setting up the lease user failed at statement ${index + 1} of ${statements.length}: ${message}`);
     }
   }
+  await revokeExcessGrants(executor, { user: username, database: props.Database, table: props.Table }, deadline);
+}
+
+/**
+ * A user that already existed may hold more than the lease needs (granted by hand, or by an older
+ * setup). GRANT only adds, so when SHOW GRANTS lists anything beyond USAGE and the lease table's
+ * SELECT, INSERT, UPDATE, everything is revoked and the lease grant given again. Only then: the
+ * revoke briefly leaves running functions without access, so it is not done on every deploy.
+ */
+async function revokeExcessGrants(
+  executor: SqlExecutor,
+  grant: { user: string; database: string; table: string },
+  deadline: number,
+): Promise<void> {
+  const account = `'${grant.user}'@'%'`;
+  const { rows } = await retryTransient(() => executor.execute({ sql: `SHOW GRANTS FOR ${account}` }), deadline);
+  const lines = rows.flatMap((row) => Object.values(row).map(String));
+  if (excessGrants(lines, grant).length === 0) return;
+  await retryTransient(
+    () => executor.execute({ sql: `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account}` }),
+    deadline,
+  );
+  await retryTransient(() => executor.execute({ sql: leaseUserGrantSql(grant) }), deadline);
+}
+
+/**
+ * The SHOW GRANTS lines (MySQL 8 and MariaDB forms) that give more than the lease needs: anything
+ * but USAGE on *.* and exactly the lease privileges on the lease table; roles count as more.
+ */
+export function excessGrants(lines: readonly string[], grant: { database: string; table: string }): string[] {
+  const leaseTable = `\`${grant.database}\`.\`${grant.table}\``;
+  const wanted = [...LEASE_USER_PRIVILEGES].sort().join(',');
+  return lines.filter((line) => {
+    const match = /^GRANT (.+?) ON (\S+) TO /.exec(line);
+    if (!match?.[1] || !match[2]) return true;
+    const privileges = match[1].split(',').map((p) => p.trim().toUpperCase());
+    if (match[2] === '*.*')
+      return !(privileges.length === 1 && privileges[0] === 'USAGE') || / WITH GRANT OPTION/.test(line);
+    return match[2] !== leaseTable || privileges.sort().join(',') !== wanted || / WITH GRANT OPTION/.test(line);
+  });
 }
 
 /**
