@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { LeaseStoreError, StoreErrorKind } from '../errors.js';
 import { abortedError, classifyMysqlError } from './classify.js';
 import type { ExecuteOptions, SqlExecutor, SqlResult, SqlRow, SqlStatement, SqlValue } from './executor.js';
 
@@ -21,6 +22,12 @@ export interface Mysql2ExecutorOptions {
   readonly connectionLimit?: number;
   /** More statements to run on each new connection, e.g. a server setting a test must cover. */
   readonly sessionStatements?: readonly string[];
+  /**
+   * mysql2's own limit on opening a connection. A call's `signal` stops waiting sooner: the
+   * connection, when it comes, goes back to the pool.
+   * @default 10000
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 /**
@@ -37,6 +44,7 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     decimalNumbers: false,
     multipleStatements: false,
     connectionLimit: options.connectionLimit ?? 10,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
     flags: options.foundRows === false ? ['-FOUND_ROWS'] : ['FOUND_ROWS'],
   });
   // mysql2's pool exposes the raw callback connection here; set the zone before first use.
@@ -45,15 +53,32 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     for (const sql of options.sessionStatements ?? []) connection.query(sql);
   });
 
+  /**
+   * A pooled connection within the caller's deadline: opening one (a black-holed server) must not
+   * outlast the attempt. Nothing was sent yet, so giving up here is not ambiguous.
+   */
+  async function connect(signal: AbortSignal | undefined): Promise<mysql.PoolConnection> {
+    const pending = pool.getConnection();
+    if (!signal) return pending.catch((error: unknown) => Promise.reject(classifyMysqlError(error)));
+    let late = false;
+    try {
+      return await raceAbort(pending, signal, () => {
+        late = true;
+      });
+    } catch (error) {
+      if (!late) throw classifyMysqlError(error);
+      pending.then(
+        (connection) => connection.release(),
+        () => undefined,
+      );
+      throw connectAbortedError(signal.reason);
+    }
+  }
+
   async function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
     const signal = execOptions?.signal;
     if (signal?.aborted) throw abortedError(signal.reason);
-    let connection: mysql.PoolConnection;
-    try {
-      connection = await pool.getConnection();
-    } catch (error) {
-      throw classifyMysqlError(error);
-    }
+    const connection = await connect(signal);
     let abandoned = false;
     const query = connection.query(statement.sql, (statement.params ?? {}) as Record<string, SqlValue>);
     const onAbort = (): void => {
@@ -114,4 +139,13 @@ function toRow(row: Record<string, unknown>): SqlRow {
     out[key] = Buffer.isBuffer(value) ? new Uint8Array(value) : (value as SqlRow[string]);
   }
   return out;
+}
+
+/** The deadline passed while opening a connection: transient, and not ambiguous (nothing was sent). */
+function connectAbortedError(reason: unknown): LeaseStoreError {
+  return new LeaseStoreError(
+    'No connection to MySQL opened before the deadline; the statement was not sent.',
+    { kind: StoreErrorKind.TRANSIENT, code: 'ConnectTimeout' },
+    { cause: reason },
+  );
 }

@@ -187,9 +187,10 @@ function abort(ctx: ExecutionContext, tx: Transaction): void {
 }
 
 // Statements that can leave state on the session (autocommit off, table locks, variables, a
-// transaction): the next call must not inherit it, so their connection is closed, not pooled.
+// transaction, a temporary table that would shadow a real one): the next call must not inherit
+// it, so their connection is closed, not pooled.
 const SESSION_STATEMENT =
-  /^\s*(?:(?:\/\*[\s\S]*?\*\/|--[^\n]*\n|#[^\n]*\n)\s*)*(?:(?:SET|LOCK|UNLOCK|USE|BEGIN|START|XA|SAVEPOINT|HANDLER|PREPARE|EXECUTE|DEALLOCATE|CALL|DO)\b|SELECT\b[\s\S]*:=)/i;
+  /^\s*(?:(?:\/\*[\s\S]*?\*\/|--[^\n]*\n|#[^\n]*\n)\s*)*(?:(?:SET|LOCK|UNLOCK|USE|BEGIN|START|XA|SAVEPOINT|HANDLER|PREPARE|EXECUTE|DEALLOCATE|CALL|DO)\b|(?:CREATE\s+(?:OR\s+REPLACE\s+)?|DROP\s+)TEMPORARY\b|SELECT\b[\s\S]*(?::=|\bINTO\s+@))/i;
 
 function changesSession(sql: string): boolean {
   return SESSION_STATEMENT.test(sql);
