@@ -1,4 +1,5 @@
 import { BatchExecuteStatementCommand, ExecuteStatementCommand } from '@aws-sdk/client-rds-data';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from './data-api-fixture.js';
 
@@ -31,10 +32,18 @@ describe('local Data API: calls leave no session state behind', () => {
     await run('LOCK TABLES t WRITE');
     await run('START TRANSACTION');
     await run('INSERT INTO t VALUES (1, 1)');
-    // Each call ran on its own session in autocommit: no lock blocks the next one, nothing waits uncommitted.
     await run('INSERT INTO t VALUES (2, 2)');
-    const result = await run('SELECT COUNT(*) FROM t');
-    expect(result.records?.[0]?.[0]?.longValue).toBe(2);
+    // Probed from another session: the server's only pooled session would see its own leaked
+    // transaction's rows. A leaked table lock makes this probe time out; a leaked transaction
+    // leaves the rows uncommitted, so it counts fewer.
+    const probe = await mysql.createConnection({ uri: local.mysqlUrl });
+    try {
+      await probe.query('SET SESSION lock_wait_timeout = 5');
+      const [rows] = (await probe.query('SELECT COUNT(*) AS n FROM t')) as unknown as [{ n: number }[]];
+      expect(Number(rows[0]?.n)).toBe(2);
+    } finally {
+      await probe.end();
+    }
   });
 });
 
