@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvocationOutcome, type InvocationRecord, observerNow } from './history.js';
 import type { BodyPlan } from './messages.js';
-import type { InvocationRequest, Supervisor } from './supervisor.js';
+import type { Dispatched, InvocationRequest, Supervisor } from './supervisor.js';
 
 export type ScheduleItem =
   | { readonly kind: 'invoke'; readonly atMs: number; readonly request: InvocationRequest }
@@ -29,7 +29,14 @@ export interface RunScheduleOptions {
   /** After the last item, wait at most this long for invocations and retries to end. @default 60000 */
   readonly settleTimeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Once this settles, no further scheduled item starts; invocations under way and their retries
+   * still finish. For a schedule that lasts as long as a fault does, however long that takes.
+   */
+  readonly stopWhen?: Promise<unknown>;
   readonly onRecord?: (record: InvocationRecord, request: InvocationRequest) => void;
+  /** Each invocation once a worker took it: a fault step can wait for its body to start. */
+  readonly onDispatched?: (dispatched: Dispatched, request: InvocationRequest) => void;
   /** An invocation for a dark region: it was never delivered. */
   readonly onDropped?: (request: InvocationRequest) => void;
 }
@@ -69,6 +76,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<Schedule
       options.onDropped?.(request);
       return;
     }
+    options.onDispatched?.(dispatched, request);
     const record = await dispatched.done;
     options.onRecord?.(record, request);
     const attempt = request.attempt ?? 1;
@@ -82,6 +90,11 @@ export async function runSchedule(options: RunScheduleOptions): Promise<Schedule
     );
   }
 
+  let stopped = false;
+  options.stopWhen?.then(
+    () => (stopped = true),
+    () => (stopped = true),
+  );
   const items = [...options.items].sort((a, b) => a.atMs - b.atMs);
   for (const item of items) {
     const wait = startObs + item.atMs - observerNow();
@@ -90,7 +103,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<Schedule
     } catch {
       break; // aborted
     }
-    if (signal?.aborted) break;
+    if (signal?.aborted || stopped) break;
     track(item.kind === 'invoke' ? deliver(item.request) : Promise.resolve().then(item.run));
   }
 

@@ -4,7 +4,12 @@
  * real time), then back to real time. Forward bumps may let a takeover overlap a running holder
  * (T2, reported); everything else must hold: fences rise, the fenced register is intact, nothing
  * crashes, and every tick runs once the clock is back.
+ *
+ * Two phases, so a slow machine cannot shift the verdict: ticks keep coming while the strobe runs
+ * (however long its restarts take), and only once the clock is back does the quiet phase start,
+ * long enough to outlast a lease granted under the furthest-forward clock.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RegisterVariant } from '../../../src/fleet/history.js';
 import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
 import { databaseClock, restartWithClock } from '../database-clock.js';
@@ -18,8 +23,16 @@ const OFFSETS_MS = [3 * SECOND, -2 * SECOND, 8 * SECOND, -5 * SECOND, 0];
 const BUMP_EVERY_MS = 3000;
 const TICK_EVERY_MS = 1000;
 const TIMEOUT_MS = 2000;
-/** Ticks after the clock is back, for liveness. */
-const QUIET_TICKS = 5;
+const MARGIN_MS = 500;
+const RETRY_DELAYS_MS = [1500, 3000];
+/**
+ * Ticks after the clock is back, for liveness: a lease granted under the furthest-forward clock
+ * outlives real time by that offset, then the retries of the ticks it refused, then five more.
+ */
+const QUIET_TICKS =
+  Math.ceil((Math.max(...OFFSETS_MS) + TIMEOUT_MS + MARGIN_MS + RETRY_DELAYS_MS.at(-1)!) / TICK_EVERY_MS) + 5;
+/** While the strobe runs: ticks until it is done, at most this many. */
+const MAX_STROBE_TICKS = 120;
 
 export const dbClockStrobe: Scenario = {
   name: 'db-clock-strobe',
@@ -29,44 +42,60 @@ export const dbClockStrobe: Scenario = {
   async run(context) {
     const clock = await databaseClock(context);
     if (isNotRun(clock)) return clock;
-    const fenced = fleetJob(`strobe-fenced-${context.runId}`, { register: RegisterVariant.FENCED });
-    const unfenced = fleetJob(`strobe-unfenced-${context.runId}`, { register: RegisterVariant.UNFENCED });
+    const fenced = fleetJob(`strobe-fenced-${context.runId}`, {
+      register: RegisterVariant.FENCED,
+      leaseMarginMs: MARGIN_MS,
+    });
+    const unfenced = fleetJob(`strobe-unfenced-${context.runId}`, {
+      register: RegisterVariant.UNFENCED,
+      leaseMarginMs: MARGIN_MS,
+    });
     const outcome = await runFleet(
       context,
       { jobs: [fenced, unfenced], regions: TWO_REGIONS, maxWorkersPerRegion: 5 },
       async (fleet) => {
         const { random } = fleet;
-        const count = Math.ceil(((OFFSETS_MS.length + 1) * BUMP_EVERY_MS) / TICK_EVERY_MS) + QUIET_TICKS;
-        const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
-        const items: ScheduleItem[] = [];
-        ticks.forEach((tick, index) => {
-          for (const job of [fenced, unfenced]) {
-            items.push(
-              ...deliverEachRegion(300 + index * TICK_EVERY_MS, tick, {
+        const deliver = (ticks: readonly Date[], startMs: number): ScheduleItem[] =>
+          ticks.flatMap((tick, index) =>
+            [fenced, unfenced].flatMap((job) =>
+              deliverEachRegion(startMs + index * TICK_EVERY_MS, tick, {
                 job: job.job,
                 regions: TWO_REGIONS,
                 timeoutMs: TIMEOUT_MS,
                 delayMs: () => random.int(0, 30),
                 body: () => ({ bodyMs: random.int(200, 800), registerDelayMs: random.int(100, 400) }),
               }),
-            );
-          }
-        });
+            ),
+          );
         let offsetNow = 0;
-        // One bump after another: each waits for the previous restart, so they never race.
-        items.push({
-          kind: 'step',
-          atMs: BUMP_EVERY_MS,
-          run: async () => {
+        try {
+          // Phase 1: one bump after another (each waits for the previous restart, so they never
+          // race) while ticks keep arriving until the last restart is done.
+          const strobe = (async () => {
+            await sleep(BUMP_EVERY_MS);
             for (const [index, offset] of OFFSETS_MS.entries()) {
-              if (index > 0) await new Promise((resolve) => setTimeout(resolve, BUMP_EVERY_MS));
+              if (index > 0) await sleep(BUMP_EVERY_MS);
               await restartWithClock(fleet.history, clock, offset);
               offsetNow = offset;
             }
-          },
-        });
-        try {
-          await runFleetSchedule(fleet, { items, lambdaRetry: { delaysMs: [1500, 3000] }, settleTimeoutMs: 60_000 });
+          })();
+          const ticks = await planTicks(context.environment, MAX_STROBE_TICKS, TICK_EVERY_MS);
+          await Promise.all([
+            strobe,
+            runFleetSchedule(fleet, {
+              items: deliver(ticks, 300),
+              lambdaRetry: { delaysMs: RETRY_DELAYS_MS },
+              settleTimeoutMs: 60_000,
+              stopWhen: strobe,
+            }),
+          ]);
+          // Phase 2: the clock is back; every tick from here on must run or be superseded.
+          const quiet = await planTicks(context.environment, QUIET_TICKS, TICK_EVERY_MS);
+          await runFleetSchedule(fleet, {
+            items: deliver(quiet, 300),
+            lambdaRetry: { delaysMs: RETRY_DELAYS_MS },
+            settleTimeoutMs: 60_000,
+          });
         } finally {
           // Whatever happened, later scenarios get the real clock.
           if (offsetNow !== 0) await restartWithClock(fleet.history, clock, 0);

@@ -3,7 +3,13 @@
  * time while a holder is mid-job and more ticks keep arriving. Claims and writes queue up inside
  * the frozen server and commit late, after their callers gave up; the holder is killed at its
  * deadline. Nothing may overlap, no tick may run twice, and every tick runs once it is thawed.
+ *
+ * Each pause waits for the next holder to be inside its body (not a fixed delay after the
+ * delivery, which a loaded machine outruns), and the ticks after the last pause outlast a lease
+ * that a late-committing claim left plus Lambda's retries, so the verdict does not depend on how
+ * fast this machine is.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvocationOutcome, observerNow, RegisterVariant } from '../../../src/fleet/history.js';
 import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
 import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
@@ -17,6 +23,11 @@ const LEASE_MS = TIMEOUT_MS + MARGIN_MS;
 const TICK_EVERY_MS = 1500;
 /** Into a tick's holder's body: after its claim, inside its register read-modify-write. */
 const PAUSE_AFTER_MS = 250;
+const RETRY_DELAYS_MS = [1500, 3000];
+/** A pause that sees no body start within this (every attempt failed) freezes anyway, and is reported. */
+const BODY_WAIT_MS = TIMEOUT_MS + RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms + TIMEOUT_MS, 0);
+/** After the last pause: a late-committed lease, the retries of the ticks it refused, and two more. */
+const QUIET_TICKS = Math.ceil((LEASE_MS + BODY_WAIT_MS) / TICK_EVERY_MS) + 2;
 
 export const dbPause: Scenario = {
   name: 'db-pause',
@@ -30,6 +41,12 @@ export const dbPause: Scenario = {
     const pauses = context.profile === 'quick' ? [LEASE_MS / 2] : [LEASE_MS / 2, LEASE_MS, 3 * LEASE_MS];
     const extra: FaultViolation[] = [];
     const pauseStarts: number[] = [];
+    // Pauses waiting for the next body to start; each is woken by the first one after it began waiting.
+    const waiting = new Set<() => void>();
+    const nextBody = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        waiting.add(resolve);
+      });
     const outcome = await runFleet(
       context,
       { jobs: [job], regions: TWO_REGIONS, maxWorkersPerRegion: 5 },
@@ -42,7 +59,7 @@ export const dbPause: Scenario = {
           pauseTicks.push(count);
           count += Math.ceil(pause / TICK_EVERY_MS) + 2;
         }
-        count += 2;
+        count += QUIET_TICKS;
         const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
         const items: ScheduleItem[] = [];
         ticks.forEach((tick, index) => {
@@ -51,8 +68,15 @@ export const dbPause: Scenario = {
           if (pause !== undefined) {
             items.push({
               kind: 'step',
-              atMs: at + PAUSE_AFTER_MS,
-              run: () => {
+              atMs: at,
+              run: async () => {
+                const timeout = new AbortController();
+                await Promise.race([
+                  nextBody(),
+                  sleep(BODY_WAIT_MS, undefined, { signal: timeout.signal }).catch(() => {}),
+                ]);
+                timeout.abort();
+                await sleep(PAUSE_AFTER_MS);
                 pauseStarts.push(observerNow());
                 return nemeses.pauseDatabase(pause);
               },
@@ -68,7 +92,18 @@ export const dbPause: Scenario = {
             }),
           );
         });
-        await runFleetSchedule(fleet, { items, lambdaRetry: { delaysMs: [1500, 3000] }, settleTimeoutMs: 40_000 });
+        await runFleetSchedule(fleet, {
+          items,
+          lambdaRetry: { delaysMs: RETRY_DELAYS_MS },
+          settleTimeoutMs: 40_000,
+          onDispatched: (dispatched) => {
+            void dispatched.bodyStarted.then((fence) => {
+              if (fence === null) return;
+              for (const wake of waiting) wake();
+              waiting.clear();
+            });
+          },
+        });
       },
     );
     // A pause proves something only if it caught a holder inside its body.
