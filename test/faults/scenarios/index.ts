@@ -1,5 +1,6 @@
 /** Every scenario of the full run, in the order it runs them. */
 import type { Scenario } from '../scenario.js';
+import { abandonedBody, abandonedBodyControl } from './abandoned-body.js';
 import { badConfig } from './bad-config.js';
 import { badDataApi } from './bad-data-api.js';
 import { badEvents } from './bad-events.js';
@@ -15,6 +16,7 @@ import { events } from './events.js';
 import { holderPause } from './holder-pause.js';
 import { holderTimeout } from './holder-timeout.js';
 import { invokerSkew } from './invoker-skew.js';
+import { lostRelease, lostReleaseControl } from './lost-release.js';
 import { negativeControl } from './negative-control.js';
 import { soak } from './soak.js';
 import { sqlModes } from './sql-modes.js';
@@ -27,7 +29,11 @@ export const SCENARIOS: readonly Scenario[] = [
   invokerSkew,
   holderTimeout,
   holderPause,
+  abandonedBody,
+  abandonedBodyControl,
   withLeaseScenario,
+  lostRelease,
+  lostReleaseControl,
   dataApiFaults,
   dbPause,
   dbCrash,
