@@ -33,7 +33,8 @@ export interface FleetJobConfig {
   readonly releaseTimeoutMs?: number;
   /**
    * middy's `timeoutEarlyInMillis`. 0 leaves the deadline to the supervisor's SIGKILL, as Lambda's
-   * hard timeout; above 0, middy aborts the handler first and the guard releases in `onError`.
+   * hard timeout; above 0, middy aborts the handler first and the guard records the failure in
+   * `onError`, keeps the lease to its end and ends the worker (the body may still run).
    * @default 0
    */
   readonly timeoutEarlyMs?: number;

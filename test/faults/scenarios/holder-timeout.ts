@@ -2,7 +2,8 @@
  * F9: holders outlive their invocation's deadline. One job leaves the deadline to the
  * supervisor, which SIGKILLs the worker as Lambda's hard timeout does (no release: the lease
  * ends by itself); the other sets middy's early timeout, so the body is told to stop and the
- * guard records the failure but keeps the lease to its end (the body may still be running).
+ * guard records the failure, keeps the lease to its end and ends the worker (the body may still
+ * be running, and would resume after a freeze).
  * Either way Lambda's retry (same request id) must run the tick once the lease has ended, and
  * the other region's copies are refused meanwhile.
  */
@@ -57,8 +58,9 @@ export const holderTimeout: Scenario = {
         settleTimeoutMs: 20_000,
       });
     });
-    // The deadline kills count themselves; middy's early timeouts show as failed runs of the other job.
-    const abandoned = countOutcome(outcome.history, InvocationOutcome.FAILED, aborted.job);
+    // The deadline kills count themselves; after middy's early timeout the guard records the failure
+    // and ends the worker (its body may still run), so those show as the other job's killed runs.
+    const abandoned = countOutcome(outcome.history, InvocationOutcome.KILLED, aborted.job);
     return fleetReport(outcome, { strictLiveness: true, extraFaults: abandoned });
   },
 };
