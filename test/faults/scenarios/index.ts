@@ -20,6 +20,8 @@ import { lostRelease, lostReleaseControl } from './lost-release.js';
 import { negativeControl } from './negative-control.js';
 import { soak } from './soak.js';
 import { sqlModes } from './sql-modes.js';
+import { staleSuccess, staleSuccessControl } from './stale-success.js';
+import { unansweredClaim, unansweredClaimControl } from './unanswered-claim.js';
 import { withLeaseScenario } from './with-lease.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -46,4 +48,8 @@ export const SCENARIOS: readonly Scenario[] = [
   badEvents,
   badDataApi,
   soak,
+  staleSuccess,
+  staleSuccessControl,
+  unansweredClaim,
+  unansweredClaimControl,
 ];
