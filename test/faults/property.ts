@@ -11,7 +11,8 @@ export interface PropertyRun {
   readonly violations: readonly FaultViolation[];
 }
 
-const TIME_LIMIT_MS = 60_000;
+/** A bound for a hung run; a run that hits it fails, it never passes with fewer inputs than asked. */
+const TIME_LIMIT_MS = 120_000;
 
 function show(value: unknown): string {
   let text: string;
@@ -47,6 +48,18 @@ export async function checkProperty<T>(
       interruptAfterTimeLimit: TIME_LIMIT_MS,
     },
   );
+  if (details.interrupted && !details.failed) {
+    return {
+      tried,
+      violations: [
+        {
+          invariant: what.invariant,
+          job: what.job,
+          message: `the property run hit its ${TIME_LIMIT_MS / 1000} s limit after ${details.numRuns} of ${options.numRuns} inputs (seed ${options.seed})`,
+        },
+      ],
+    };
+  }
   if (!details.failed) return { tried, violations: [] };
   const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
   return {

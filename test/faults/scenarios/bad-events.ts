@@ -27,7 +27,7 @@ const YEAR = 365 * 24 * 60 * MINUTE;
 
 type Expected =
   | { readonly kind: 'runs' }
-  | { readonly kind: 'runs-once-per-tick' }
+  | { readonly kind: 'runs-once-per-tick'; readonly tickMs: number }
   | { readonly kind: 'skips'; readonly reason: string };
 
 interface HostileEvent {
@@ -42,13 +42,21 @@ function isoAt(ms: number, withOffset: boolean): string {
   return shifted;
 }
 
-/** A tick time and what the rules make of it, relative to `now` (the database clock). */
-function tickTime(now: number): fc.Arbitrary<{ readonly time: unknown; readonly expected: Expected }> {
-  const runs: Expected = { kind: 'runs-once-per-tick' };
+/**
+ * A tick time and what the rules make of it, relative to `now` (the database clock). `flooredMs`
+ * is the tick the event stands for: a rule's time is floored to the granularity, Scheduler's is not.
+ */
+function tickTime(
+  now: number,
+  flooredMs: (ms: number) => number,
+): fc.Arbitrary<{ readonly time: unknown; readonly expected: Expected }> {
   return fc.oneof(
     fc
       .tuple(fc.integer({ min: -MAX_AGE_MS + EDGE_MS, max: MAX_AHEAD_MS - EDGE_MS }), fc.boolean())
-      .map(([offset, zone]) => ({ time: isoAt(now + offset, zone), expected: runs })),
+      .map(([offset, zone]) => ({
+        time: isoAt(now + offset, zone),
+        expected: { kind: 'runs-once-per-tick', tickMs: flooredMs(now + offset) } as Expected,
+      })),
     fc
       .tuple(fc.integer({ min: MAX_AGE_MS + EDGE_MS, max: 900 * YEAR }), fc.boolean())
       .filter(([offset]) => now - offset > Date.UTC(1000, 0, 1))
@@ -87,9 +95,13 @@ const extras = fc.dictionary(
 
 function hostileEvents(now: number): fc.Arbitrary<HostileEvent> {
   const scheduler = fc
-    .tuple(tickTime(now), extras)
+    .tuple(
+      tickTime(now, (ms) => ms),
+      extras,
+    )
     .map(([{ time, expected }, rest]) => ({ event: { ...rest, scheduledTime: time }, expected }));
-  const rule = fc.tuple(tickTime(now), extras).map(([{ time, expected }, rest]) => ({
+  const floored = (ms: number) => Math.floor(ms / GRANULARITY_MS) * GRANULARITY_MS;
+  const rule = fc.tuple(tickTime(now, floored), extras).map(([{ time, expected }, rest]) => ({
     event: { ...rest, version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', time },
     expected,
   }));
@@ -134,6 +146,8 @@ export const badEvents: Scenario = {
     const before = await snapshotLeases(environment.executor, environment.table);
     const now = (await environment.databaseNow()).getTime();
     let invocations = 0;
+    // Ticks that ran: the same tick running again is the double run this scenario exists to catch.
+    const ran = new Set<number>();
     try {
       const run = await checkProperty(
         { invariant: 'event', job },
@@ -150,10 +164,12 @@ export const badEvents: Scenario = {
           if (expected.kind === 'skips')
             return got === `skipped (${expected.reason})` ? null : `expected a ${expected.reason} skip, ${got}`;
           if (expected.kind === 'runs') return got === 'ran' ? null : `a lease-only event ${got}`;
-          // A valid tick runs, unless a later tick already completed (the high-water mark).
-          return got === 'ran' || got === `skipped (${SkipReason.TICK_DONE})`
-            ? null
-            : `a tick inside the window ${got}`;
+          // A valid tick runs once, unless a later tick already completed (the high-water mark).
+          if (got === `skipped (${SkipReason.TICK_DONE})`) return null;
+          if (got !== 'ran') return `a tick inside the window ${got}`;
+          if (ran.has(expected.tickMs)) return `tick ${new Date(expected.tickMs).toISOString()} ran a second time`;
+          ran.add(expected.tickMs);
+          return null;
         },
         { seed: context.seed, numRuns: context.profile === 'quick' ? 150 : 600 },
       );
