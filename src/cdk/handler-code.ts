@@ -55,6 +55,9 @@ export function handlerCode(name: LeaseGuardHandler): lambda.Code {
     bundling: {
       // Never used: the local bundler below always succeeds or throws.
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-slim'),
+      // Part of CDK's bundling cache key: without it both handlers (same source folder, same
+      // options) would share the first one's bundle.
+      environment: { LEASE_GUARD_HANDLER: name },
       local: {
         tryBundle(outputDir: string): boolean {
           const esbuild = createRequire(import.meta.url)('esbuild') as { buildSync(options: unknown): unknown };

@@ -51,8 +51,9 @@ describe('cdk synth of the example app', () => {
           .filter((dir) => existsSync(join(dir, 'index.mjs'))),
       ),
     );
-    // The migration and the two example handlers; aws-cdk-lib's own framework functions are not ESM.
-    expect(bundles.size).toBe(3);
+    // The migration, the watchdog and the two example handlers; aws-cdk-lib's own framework
+    // functions are not ESM.
+    expect(bundles.size).toBe(4);
     // The guarded handlers read their LEASE_GUARD_* settings at import, as on a cold start.
     const env = {
       ...process.env,

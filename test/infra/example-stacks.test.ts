@@ -38,6 +38,20 @@ describe('example stacks', () => {
     template.hasResourceProperties('Custom::LeaseGuardTable', { Database: 'lease_guard', Table: 'lease_guard' });
   });
 
+  it("watches both jobs from the database's region: the watchdog reads the table and alarms on their lag", () => {
+    const template = Template.fromStack(exampleApp().database);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    for (const job of ['nightly-report', 'leader-sync']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'LeaseGuard',
+        MetricName: 'CompletionLag',
+        Dimensions: [{ Name: 'Job', Value: job }],
+        Threshold: 900,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
   it('lets the cluster scale to zero when asked', () => {
     Template.fromStack(exampleApp(true).database).hasResourceProperties('AWS::RDS::DBCluster', {
       ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 2 },

@@ -1,44 +1,60 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { GuardedSchedule, type GuardedScheduleProps } from '../../infra/constructs/guarded-schedule.js';
+import { GuardedSchedule, type GuardedScheduleProps, LeaseDatabase } from '../../src/cdk/index.js';
+import { METRICS } from '../../src/constants.js';
 
 const CLUSTER_ARN = 'arn:aws:rds:eu-west-1:123456789012:cluster:lease-db';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lease-user-AbC123';
-const code = lambda.Code.fromInline('export const handler = async () => {};');
+const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const ENTRY = 'test/fixtures/functions/scheduled-job.ts';
 
+/** A stack whose functions are not bundled (no stack is listed); one test below bundles for real. */
 function stackIn(region = 'us-east-1'): Stack {
-  return new Stack(new App(), 'Jobs', { env: { region } });
+  return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Jobs', { env: { region } });
 }
 
-/** A cluster and a secret in the same stack, as `cluster` + `secret`. */
-function sameRegion(stack: Stack): Pick<GuardedScheduleProps, 'cluster' | 'secret'> {
-  return {
-    cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Cluster', { clusterIdentifier: 'lease-db' }),
-    secret: new secretsmanager.Secret(stack, 'LeaseUser'),
-  };
+/** A cluster with the Data API and a secret in the same stack. */
+function sameRegion(stack: Stack, enableDataApi = true): LeaseDatabase {
+  const vpc = new ec2.Vpc(stack, 'Vpc', {
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+  });
+  const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
+    engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
+    writer: rds.ClusterInstance.serverlessV2('Writer'),
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    enableDataApi,
+  });
+  return LeaseDatabase.fromCluster(cluster, new secretsmanager.Secret(stack, 'LeaseUser'), { databaseName: 'app' });
 }
 
 function guarded(stack: Stack, props: Partial<GuardedScheduleProps> = {}): GuardedSchedule {
   return new GuardedSchedule(stack, 'Report', {
     job: 'nightly-report',
     schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
-    code,
-    databaseName: 'app',
-    ...(props.cluster || props.clusterArn ? {} : sameRegion(stack)),
+    ...(props.lambdaFunction ? {} : { entry: ENTRY }),
+    database: props.database ?? sameRegion(stack),
     ...props,
   });
 }
 
-/** Every IAM statement in the template, flattened. */
-function statements(template: Template): { Action: string | string[]; Resource: unknown }[] {
+function statements(template: Template): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
   return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
     (policy) => policy.Properties.PolicyDocument.Statement,
   );
@@ -48,52 +64,202 @@ function actionsOf(statement: { Action: string | string[] }): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
-describe('GuardedSchedule', () => {
-  it('defines a nodejs22.x function with the LEASE_GUARD_* environment', () => {
+function onlyFunction(template: Template): Record<string, unknown> {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+  expect(functions).toHaveLength(1);
+  return functions[0]!.Properties;
+}
+
+describe('GuardedSchedule: the function', () => {
+  it('defaults to Node.js 22 on ARM64, 256 MB, 1 minute, with the LEASE_GUARD_* environment and the job name', () => {
     const stack = stackIn();
-    guarded(stack, { tableName: 'job_leases', environment: { REPORT_BUCKET: 'reports' } });
-    const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
-      Handler: 'index.handler',
-      Architectures: ['arm64'],
-      Timeout: 60,
+    guarded(stack, { database: sameRegion(stack) });
+    const fn = onlyFunction(Template.fromStack(stack));
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Architectures: ['arm64'] });
+    expect(fn).toMatchObject({ MemorySize: 256, Timeout: 60 });
+    expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      LEASE_GUARD_RESOURCE_ARN: expect.anything(),
+      LEASE_GUARD_SECRET_ARN: { Ref: expect.stringMatching(/^LeaseUser/) },
+      LEASE_GUARD_DATABASE: 'app',
+      LEASE_GUARD_TABLE: 'lease_guard',
+      LEASE_GUARD_JOB: 'nightly-report',
+    });
+  });
+
+  it('passes NodejsFunction props through: runtime, memory, timeout, architecture, VPC, tracing, layers, concurrency, environment', () => {
+    const stack = stackIn();
+    const vpc = new ec2.Vpc(stack, 'AppVpc', { natGateways: 0 });
+    const layer = lambda.LayerVersion.fromLayerVersionArn(
+      stack,
+      'Layer',
+      'arn:aws:lambda:us-east-1:123456789012:layer:tools:3',
+    );
+    guarded(stack, {
+      functionProps: {
+        runtime: lambda.Runtime.NODEJS_24_X,
+        memorySize: 1024,
+        timeout: Duration.minutes(5),
+        architecture: lambda.Architecture.X86_64,
+        vpc,
+        tracing: lambda.Tracing.ACTIVE,
+        layers: [layer],
+        reservedConcurrentExecutions: 2,
+        environment: { REPORT_BUCKET: 'reports' },
+        description: 'the nightly report',
+      },
+    });
+    const fn = onlyFunction(Template.fromStack(stack));
+    expect(fn).toMatchObject({
+      Runtime: 'nodejs24.x',
+      MemorySize: 1024,
+      Timeout: 300,
+      Architectures: ['x86_64'],
+      TracingConfig: { Mode: 'Active' },
+      Layers: ['arn:aws:lambda:us-east-1:123456789012:layer:tools:3'],
+      ReservedConcurrentExecutions: 2,
+      Description: 'the nightly report',
+      VpcConfig: { SubnetIds: expect.any(Array) },
       Environment: {
-        Variables: {
-          LEASE_GUARD_RESOURCE_ARN: Match.anyValue(),
-          LEASE_GUARD_SECRET_ARN: { Ref: Match.stringLikeRegexp('^LeaseUser') },
-          LEASE_GUARD_DATABASE: 'app',
-          LEASE_GUARD_TABLE: 'job_leases',
-          LEASE_GUARD_REGION: Match.absent(),
-          REPORT_BUCKET: 'reports',
-        },
+        Variables: expect.objectContaining({ REPORT_BUCKET: 'reports', LEASE_GUARD_JOB: 'nightly-report' }),
       },
     });
   });
 
+  it('keeps logs a month by default, and takes your log group', () => {
+    const stack = stackIn();
+    guarded(stack);
+    Template.fromStack(stack).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    const own = stackIn();
+    const logGroup = new logs.LogGroup(own, 'Mine', { retention: logs.RetentionDays.ONE_WEEK });
+    guarded(own, { functionProps: { logGroup } });
+    const template = Template.fromStack(own);
+    template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    expect(JSON.stringify(onlyFunction(template).LoggingConfig)).toContain('Mine');
+  });
+
+  it('guards a function you already have: environment, access, async config and schedule', () => {
+    const stack = stackIn();
+    const mine = new lambda.Function(stack, 'Mine', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('export const handler = async () => {};'),
+      environment: { OWN: 'yes' },
+    });
+    const job = guarded(stack, { lambdaFunction: mine });
+    expect(job.lambdaFunction).toBe(mine);
+    const template = Template.fromStack(stack);
+    expect(onlyFunction(template)).toMatchObject({
+      Environment: { Variables: expect.objectContaining({ OWN: 'yes', LEASE_GUARD_JOB: 'nightly-report' }) },
+    });
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    expect(statements(template).some((s) => actionsOf(s).includes('rds-data:ExecuteStatement'))).toBe(true);
+  });
+
+  it('bundles an entry file with the local esbuild into one ESM file, with the AWS SDK unless told not to', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'lease-guard-bundle-'));
+    try {
+      const app = new App({ outdir });
+      const stack = new Stack(app, 'Bundled', { env: { region: 'eu-west-1' } });
+      new GuardedSchedule(stack, 'Job', {
+        job: 'bundled',
+        schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
+        entry: ENTRY,
+        database: LeaseDatabase.fromArns({ clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN, databaseName: 'app' }),
+        functionProps: { bundling: { bundleAwsSDK: false, externalModules: ['@aws-sdk/*'] } },
+      });
+      app.synth();
+      const bundles = readdirSync(outdir)
+        .filter((name) => name.startsWith('asset.'))
+        .filter((dir) => existsSync(join(outdir, dir, 'index.mjs')));
+      expect(bundles).toHaveLength(1);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('GuardedSchedule: the database', () => {
   it('grants ExecuteStatement on the cluster and read on the one secret, never on *', () => {
     const stack = stackIn();
     guarded(stack);
-    const template = Template.fromStack(stack);
-    const all = statements(template);
+    const all = statements(Template.fromStack(stack));
     const dataApi = all.filter((s) => actionsOf(s).some((a) => a.startsWith('rds-data:')));
     expect(dataApi).toHaveLength(1);
     expect(actionsOf(dataApi[0]!)).toEqual(['rds-data:ExecuteStatement']);
-    expect(JSON.stringify(dataApi[0]!.Resource)).toContain(':cluster:lease-db');
     const secrets = all.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
     expect(secrets).toHaveLength(1);
     expect(actionsOf(secrets[0]!).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    expect(secrets[0]!.Resource).toEqual({ Ref: expect.stringMatching(/^LeaseUser/) });
-    for (const statement of [...dataApi, ...secrets]) {
-      expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"|^"\*"$/);
-    }
+    for (const statement of [...dataApi, ...secrets]) expect(JSON.stringify(statement.Resource)).not.toContain('"*"');
   });
 
+  it('points a function in another region at the cluster with LEASE_GUARD_REGION, and decrypts a CMK secret only through Secrets Manager there', () => {
+    const stack = stackIn('us-east-1');
+    const database = LeaseDatabase.fromArns({
+      clusterArn: CLUSTER_ARN,
+      secretArn: SECRET_ARN,
+      secretEncryptionKeyArn: KEY_ARN,
+      databaseName: 'app',
+      tableName: 'job_leases',
+    });
+    guarded(stack, { database });
+    const template = Template.fromStack(stack);
+    expect(onlyFunction(template)).toMatchObject({
+      Environment: {
+        Variables: expect.objectContaining({
+          LEASE_GUARD_RESOURCE_ARN: CLUSTER_ARN,
+          LEASE_GUARD_SECRET_ARN: SECRET_ARN,
+          LEASE_GUARD_REGION: 'eu-west-1',
+          LEASE_GUARD_TABLE: 'job_leases',
+        }),
+      },
+    });
+    const all = statements(template);
+    const kmsStatement = all.find((s) => actionsOf(s).includes('kms:Decrypt'));
+    expect(kmsStatement).toMatchObject({
+      Resource: KEY_ARN,
+      Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+    });
+  });
+
+  it('leaves LEASE_GUARD_REGION out in the cluster region', () => {
+    const home = stackIn('eu-west-1');
+    guarded(home, {
+      database: LeaseDatabase.fromArns({ clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN, databaseName: 'app' }),
+    });
+    expect(JSON.stringify(onlyFunction(Template.fromStack(home)).Environment)).not.toContain('LEASE_GUARD_REGION');
+  });
+
+  it('grants any function the same access with grantLeaseAccess', () => {
+    const stack = stackIn();
+    const database = sameRegion(stack);
+    const other = new lambda.Function(stack, 'Other', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('export const handler = async () => {};'),
+    });
+    database.grantLeaseAccess(other);
+    const all = statements(Template.fromStack(stack));
+    expect(all.flatMap((s) => actionsOf(s))).toEqual(
+      expect.arrayContaining(['rds-data:ExecuteStatement', 'secretsmanager:GetSecretValue']),
+    );
+  });
+
+  it('fails synthesis, naming the construct, when the cluster has the Data API off', () => {
+    const stack = stackIn();
+    guarded(stack, { database: sameRegion(stack, false) });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /\[Jobs\/Report\] the Data API is not enabled on the cluster Jobs\/Cluster: set enableDataApi: true/,
+    );
+  });
+});
+
+describe('GuardedSchedule: the schedule', () => {
   it('puts <aws.scheduler.scheduled-time> in every event, beside the extra input', () => {
     const stack = stackIn();
     guarded(stack, { input: { report: 'daily' } });
-    const template = Template.fromStack(stack);
-    const [schedule] = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    const [schedule] = Object.values(Template.fromStack(stack).findResources('AWS::Scheduler::Schedule'));
     expect(JSON.parse(schedule!.Properties.Target.Input)).toEqual({
       report: 'daily',
       scheduledTime: '<aws.scheduler.scheduled-time>',
@@ -101,29 +267,55 @@ describe('GuardedSchedule', () => {
     expect(schedule!.Properties.ScheduleExpression).toBe('rate(5 minutes)');
   });
 
-  it('sets a bounded retry policy and a dead-letter queue on the schedule', () => {
+  it('passes Schedule props through: group, time window, enabled, start and end, key, name, time zone', () => {
     const stack = stackIn();
-    guarded(stack);
+    const group = new scheduler.ScheduleGroup(stack, 'Group', { scheduleGroupName: 'jobs' });
+    const key = new kms.Key(stack, 'Key');
+    guarded(stack, {
+      schedule: scheduler.ScheduleExpression.cron({
+        minute: '0',
+        hour: '9',
+        weekDay: 'MON-FRI',
+        timeZone: TimeZone.EUROPE_BERLIN,
+      }),
+      scheduleOptions: {
+        scheduleGroup: group,
+        timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(10)),
+        enabled: false,
+        start: new Date('2030-01-01T00:00:00Z'),
+        end: new Date('2031-01-01T00:00:00Z'),
+        key,
+        scheduleName: 'nightly-report',
+      },
+    });
     Template.fromStack(stack).hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'nightly-report',
+      GroupName: 'jobs',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 10 },
+      State: 'DISABLED',
+      StartDate: '2030-01-01T00:00:00.000Z',
+      EndDate: '2031-01-01T00:00:00.000Z',
+      KmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+      ScheduleExpression: 'cron(0 9 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+  });
+
+  it("sets a bounded retry policy and a dead-letter queue on the schedule, and Lambda's own retries", () => {
+    const stack = stackIn();
+    guarded(stack, {
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(10),
+      functionRetryAttempts: 1,
+      functionMaxEventAge: Duration.minutes(30),
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
       Target: {
-        RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 10 },
+        RetryPolicy: { MaximumEventAgeInSeconds: 600, MaximumRetryAttempts: 0 },
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReportDeadLetterQueue'), 'Arn'] } },
       },
     });
-  });
-
-  it('takes the retry policy from props', () => {
-    const stack = stackIn();
-    guarded(stack, { retryAttempts: 0, maxEventAge: Duration.minutes(10) });
-    Template.fromStack(stack).hasResourceProperties('AWS::Scheduler::Schedule', {
-      Target: { RetryPolicy: { MaximumEventAgeInSeconds: 600, MaximumRetryAttempts: 0 } },
-    });
-  });
-
-  it("configures Lambda's own async retries and sends failed events to the dead-letter queue", () => {
-    const stack = stackIn();
-    guarded(stack, { functionRetryAttempts: 1, functionMaxEventAge: Duration.minutes(30) });
-    const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 1,
       MaximumEventAgeInSeconds: 1800,
@@ -134,252 +326,267 @@ describe('GuardedSchedule', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
   });
 
-  it('lets the scheduler role invoke this function only', () => {
+  it('uses your dead-letter queue', () => {
+    const stack = stackIn();
+    const queue = new sqs.Queue(stack, 'Mine');
+    const job = guarded(stack, { deadLetterQueue: queue });
+    expect(job.deadLetterQueue).toBe(queue);
+    Template.fromStack(stack).resourceCountIs('AWS::SQS::Queue', 1);
+  });
+});
+
+describe('GuardedSchedule: monitoring', () => {
+  /** The alarms in a template, keyed by logical id. */
+  const alarms = (template: Template) => Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+
+  it('alarms on failed runs and unavailable leases with the METRICS names and the one Job dimension', () => {
     const stack = stackIn();
     guarded(stack);
     const template = Template.fromStack(stack);
-    const invoke = statements(template).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
-    expect(invoke).toHaveLength(1);
-    expect(JSON.stringify(invoke[0]!.Resource)).toContain('ReportFunction');
-    expect(JSON.stringify(invoke[0]!.Resource)).not.toContain('"*"');
+    for (const name of [METRICS.failed, METRICS.unavailable]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS.namespace,
+        MetricName: name,
+        Dimensions: [{ Name: METRICS.dimension, Value: 'nightly-report' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
   });
 
-  it('alarms on errors, on the dead-letter queue and on N ticks without a successful run', () => {
+  it('alarms after N ticks of a rate() schedule without a successful run, missing data included', () => {
     const stack = stackIn();
-    const job = guarded(stack, { noSuccessTicks: 4 });
-    const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
-    expect(job.alarms).toHaveLength(3);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'LeaseGuard',
-      MetricName: 'RunSucceeded',
-      Dimensions: [{ Name: 'Job', Value: 'nightly-report' }],
-      Statistic: 'Sum',
+    guarded(stack, { noSuccessTicks: 4 });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.succeeded,
       Period: 300,
       EvaluationPeriods: 4,
       DatapointsToAlarm: 4,
-      Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
+
+  it('for a weekday cron, alarms only on a period with an invocation and no success: a day without a tick is no alarm', () => {
+    const stack = stackIn();
+    const job = guarded(stack, {
+      schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '9', weekDay: 'MON-FRI' }),
+    });
+    const alarm = alarms(Template.fromStack(stack)).find((a) =>
+      JSON.stringify(a.Properties.Metrics ?? []).includes('invocations'),
+    );
+    expect(alarm?.Properties).toMatchObject({
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'notBreaching',
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-    });
+    expect(alarm?.Properties.Metrics[0].Expression).toBe('IF(FILL(invocations, 0) > 0, FILL(decided, 0), 1)');
+    expect(job.monitoring.noSuccessAlarm).toBeDefined();
   });
 
-  it('takes the alarm period from tickInterval for a cron schedule, and can drop the no-success alarm', () => {
-    const stack = stackIn();
-    guarded(stack, {
-      schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '2' }),
-      tickInterval: Duration.days(1),
-      noSuccessTicks: 2,
-    });
-    const other = stackIn();
-    const job = guarded(other, { noSuccessAlarm: false });
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'RunSucceeded',
-      Period: 86400,
-      EvaluationPeriods: 2,
-    });
-    expect(job.noSuccessAlarm).toBeUndefined();
-    Template.fromStack(other).resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  it('treats at(), disabled and bounded rate schedules as irregular too', () => {
+    for (const props of [
+      { schedule: scheduler.ScheduleExpression.at(new Date('2030-01-01T00:00:00Z')) },
+      { scheduleOptions: { enabled: false } },
+      { scheduleOptions: { end: new Date('2030-01-01T00:00:00Z') } },
+    ]) {
+      const stack = stackIn();
+      guarded(stack, props);
+      const text = JSON.stringify(Template.fromStack(stack).toJSON());
+      expect(text).toContain('IF(FILL(invocations, 0) > 0');
+      expect(text).not.toContain('"breaching"');
+    }
   });
 
-  it('counts skips as well as successes in the no-success alarm of a multi-region job', () => {
+  it('counts skips as well as successes in a multi-region job', () => {
     const stack = stackIn();
     guarded(stack, { multiRegion: true });
-    const stat = (metricName: string) => ({
-      Id: metricName === 'RunSucceeded' ? 'succeeded' : 'skipped',
-      ReturnData: false,
-      MetricStat: {
-        Metric: {
-          Namespace: 'LeaseGuard',
-          MetricName: metricName,
-          Dimensions: [{ Name: 'Job', Value: 'nightly-report' }],
-        },
-        Period: 300,
-        Stat: 'Sum',
-      },
-    });
     Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'FILL(succeeded, 0) + FILL(skipped, 0)' }),
-        stat('RunSucceeded'),
-        stat('Skipped'),
-      ]),
-      EvaluationPeriods: 3,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(succeeded, 0) + FILL(skipped, 0)' })]),
       TreatMissingData: 'breaching',
     });
   });
 
-  it('points a function in another region at the cluster with LEASE_GUARD_REGION', () => {
-    const stack = stackIn('us-east-1');
-    guarded(stack, { clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN, clusterRegion: 'eu-west-1' });
-    const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          LEASE_GUARD_RESOURCE_ARN: CLUSTER_ARN,
-          LEASE_GUARD_SECRET_ARN: SECRET_ARN,
-          LEASE_GUARD_REGION: 'eu-west-1',
-        }),
-      },
-    });
-    const resources = statements(template)
-      .filter((s) => actionsOf(s).some((a) => a.startsWith('rds-data:') || a.startsWith('secretsmanager:')))
-      .map((s) => s.Resource);
-    expect(resources).toEqual([CLUSTER_ARN, SECRET_ARN]);
-  });
-
-  it('reads the cluster region from clusterArn, and leaves LEASE_GUARD_REGION out in the same region', () => {
-    const away = stackIn('us-east-1');
-    guarded(away, { clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN });
-    Template.fromStack(away).hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ LEASE_GUARD_REGION: 'eu-west-1' }) },
-    });
-    const home = stackIn('eu-west-1');
-    guarded(home, { clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN });
-    Template.fromStack(home).hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ LEASE_GUARD_REGION: Match.absent() }) },
-    });
-  });
-
-  it('bundles an entry file with the local esbuild into one ESM file', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'lease-guard-bundle-'));
-    try {
-      const app = new App({ outdir });
-      const stack = new Stack(app, 'Bundled', { env: { region: 'us-east-1' } });
-      new GuardedSchedule(stack, 'Job', {
-        job: 'bundled',
-        schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
-        entry: 'test/fixtures/functions/scheduled-job.ts',
-        databaseName: 'app',
-        ...sameRegion(stack),
-      });
-      app.synth();
-      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
-        Handler: 'index.handler',
-        Runtime: 'nodejs22.x',
-        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
-      });
-      const assetDirs = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
-      expect(assetDirs.filter((dir) => existsSync(join(outdir, dir, 'index.mjs')))).toHaveLength(1);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
+  it('sends every alarm to the alarm actions, and can drop the no-success alarm', () => {
+    const stack = stackIn();
+    const topic = new sns.Topic(stack, 'Pager');
+    const job = guarded(stack, { alarmActions: [new actions.SnsAction(topic)], noSuccessAlarm: false });
+    expect(job.monitoring.noSuccessAlarm).toBeUndefined();
+    const all = alarms(Template.fromStack(stack));
+    expect(all).toHaveLength(4);
+    for (const alarm of all) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Pager/) }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Pager/) }]);
     }
   });
 
-  describe('fails on invalid props', () => {
-    const cases: [string, (stack: Stack) => Partial<GuardedScheduleProps>, RegExp][] = [
-      ['a job name with spaces', () => ({ job: 'nightly report' }), /job may contain only/],
-      [
-        'maxEventAge under a minute',
-        () => ({ maxEventAge: Duration.seconds(30) }),
-        /maxEventAge must be .* 1 minute to 1 day/,
-      ],
-      ['maxEventAge over a day', () => ({ maxEventAge: Duration.hours(25) }), /maxEventAge must be/],
-      ['negative retryAttempts', () => ({ retryAttempts: -1 }), /retryAttempts must be an integer from 0 to 185/],
-      ['retryAttempts over 185', () => ({ retryAttempts: 186 }), /retryAttempts must be an integer from 0 to 185/],
-      ['fractional retryAttempts', () => ({ retryAttempts: 1.5 }), /retryAttempts must be an integer/],
-      [
-        'functionRetryAttempts over 2',
-        () => ({ functionRetryAttempts: 3 }),
-        /functionRetryAttempts must be an integer from 0 to 2/,
-      ],
-      [
-        'functionMaxEventAge over 6 hours',
-        () => ({ functionMaxEventAge: Duration.hours(7) }),
-        /functionMaxEventAge must be/,
-      ],
-      ['a timeout over 15 minutes', () => ({ timeout: Duration.minutes(16) }), /timeout must be .* 15 minutes/],
-      [
-        'noSuccessTicks below 1',
-        () => ({ noSuccessTicks: 0 }),
-        /noSuccessTicks must be a whole number of ticks, at least 1/,
-      ],
-      ['an alarm window over a day', () => ({ noSuccessTicks: 289 }), /at most 1 day/],
-      [
-        'a cron schedule without tickInterval',
-        () => ({ schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '2' }) }),
-        /tickInterval is required for cron/,
-      ],
-      ['neither cluster nor clusterArn', () => ({ cluster: undefined, secret: undefined }), /A database is required/],
-      [
-        'cluster without secret',
-        (stack) => ({ ...sameRegion(stack), secret: undefined }),
-        /secret is required with cluster/,
-      ],
-      [
-        'cluster and clusterArn together',
-        (stack) => ({ ...sameRegion(stack), clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN }),
-        /either cluster and secret .* or clusterArn/,
-      ],
-      ['clusterArn without secretArn', () => ({ clusterArn: CLUSTER_ARN }), /secretArn is required with clusterArn/],
-      [
-        'a malformed clusterArn',
-        () => ({ clusterArn: 'lease-db', secretArn: SECRET_ARN }),
-        /clusterArn must be an Aurora cluster ARN/,
-      ],
-      [
-        'a secret ARN without its suffix',
-        () => ({
-          clusterArn: CLUSTER_ARN,
-          secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lease-user',
-        }),
-        /secretArn must be a complete secret ARN/,
-      ],
-      [
-        'a clusterRegion that contradicts clusterArn',
-        () => ({ clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN, clusterRegion: 'us-east-2' }),
-        /clusterRegion is us-east-2 but clusterArn is in eu-west-1/,
-      ],
-      ['both entry and code', () => ({ entry: 'functions/x.ts' }), /exactly one of entry .* and code/],
-      ['neither entry nor code', () => ({ code: undefined }), /exactly one of entry .* and code/],
-      ['a scheduledTime in input', () => ({ input: { scheduledTime: 'now' } }), /input must not set scheduledTime/],
-      [
-        'a LEASE_GUARD_ variable in environment',
-        () => ({ environment: { LEASE_GUARD_TABLE: 'x' } }),
-        /must not set LEASE_GUARD_TABLE/,
-      ],
-      [
-        'a database name that is not an identifier',
-        () => ({ databaseName: 'app;drop' }),
-        /databaseName must be an SQL identifier/,
-      ],
-      [
-        'a table name that is not an identifier',
-        () => ({ tableName: 'lease-guard' }),
-        /tableName must be an SQL identifier/,
-      ],
-    ];
-    for (const [name, props, message] of cases) {
-      it(`fails on ${name}`, () => {
-        const stack = stackIn();
-        expect(() => guarded(stack, props(stack))).toThrow(message);
-      });
-    }
+  it('offers the metrics CDK users expect, with the METRICS names', () => {
+    const job = guarded(stackIn());
+    const named = (metric: cloudwatch.Metric) => [metric.namespace, metric.metricName, metric.dimensions];
+    const dimensions = { [METRICS.dimension]: 'nightly-report' };
+    expect(named(job.metricRunsSucceeded())).toEqual([METRICS.namespace, METRICS.succeeded, dimensions]);
+    expect(named(job.metricRunsFailed())).toEqual([METRICS.namespace, METRICS.failed, dimensions]);
+    expect(named(job.metricSkipped())).toEqual([METRICS.namespace, METRICS.skipped, dimensions]);
+    expect(named(job.metricLeaseUnavailable())).toEqual([METRICS.namespace, METRICS.unavailable, dimensions]);
+    expect(named(job.metricClaimLatency())).toEqual([METRICS.namespace, METRICS.claimLatency, dimensions]);
+    expect(job.metricClaimLatency().statistic).toBe('p99');
+    expect(job.metricRunsFailed({ period: Duration.hours(1) }).period.toMinutes()).toBe(60);
+  });
 
-    it('fails on a cluster from another region', () => {
-      const app = new App();
-      const primary = new Stack(app, 'Primary', { env: { region: 'eu-west-1' } });
-      const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(primary, 'Cluster', {
-        clusterIdentifier: 'db',
-      });
-      const secret = new secretsmanager.Secret(primary, 'Secret');
-      const jobs = new Stack(app, 'Jobs', { env: { region: 'us-east-1' } });
-      expect(() => guarded(jobs, { cluster, secret })).toThrow(
-        /cluster is in eu-west-1 but this GuardedSchedule is in us-east-1/,
-      );
-    });
+  it('creates a dashboard when asked', () => {
+    const stack = stackIn();
+    guarded(stack, { dashboard: true });
+    const [dashboard] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const name of [
+      METRICS.succeeded,
+      METRICS.failed,
+      METRICS.skipped,
+      METRICS.unavailable,
+      METRICS.claimLatency,
+    ]) {
+      expect(body).toContain(name);
+    }
   });
 });
+
+describe('GuardedSchedule: invalid props name the construct and the fix', () => {
+  const cases: [string, (stack: Stack) => Partial<GuardedScheduleProps>, RegExp][] = [
+    ['a job name with spaces', () => ({ job: 'nightly report' }), /^Jobs\/Report: job may contain only/],
+    [
+      'maxEventAge under a minute',
+      () => ({ maxEventAge: Duration.seconds(30) }),
+      /maxEventAge must be .* 1 minute to 1 day/,
+    ],
+    ['retryAttempts over 185', () => ({ retryAttempts: 186 }), /retryAttempts must be an integer from 0 to 185/],
+    [
+      'functionRetryAttempts over 2',
+      () => ({ functionRetryAttempts: 3 }),
+      /functionRetryAttempts must be an integer from 0 to 2/,
+    ],
+    [
+      'functionMaxEventAge over 6 hours',
+      () => ({ functionMaxEventAge: Duration.hours(7) }),
+      /functionMaxEventAge must be/,
+    ],
+    [
+      'a timeout over 15 minutes',
+      () => ({ functionProps: { timeout: Duration.minutes(16) } }),
+      /^Jobs\/Report: timeout must be .* 15 minutes/,
+    ],
+    [
+      'a runtime that is not Node.js',
+      () => ({ functionProps: { runtime: lambda.Runtime.PYTHON_3_13 } }),
+      /runtime must be a Node.js runtime .* got python3.13/,
+    ],
+    [
+      'Node.js 18',
+      () => ({ functionProps: { runtime: lambda.Runtime.NODEJS_18_X } }),
+      /runtime must be Node.js 20 or later, got nodejs18.x/,
+    ],
+    [
+      'noSuccessTicks below 1',
+      () => ({ noSuccessTicks: 0 }),
+      /noSuccessTicks must be a whole number of ticks, at least 1/,
+    ],
+    ['an alarm window over a day', () => ({ noSuccessTicks: 289 }), /at most 1 day/],
+    [
+      'noSuccessTicks on a cron schedule',
+      () => ({ schedule: scheduler.ScheduleExpression.cron({ minute: '0' }), noSuccessTicks: 2 }),
+      /^Jobs\/Report\/Monitoring: noSuccessTicks applies only to rate\(\) schedules/,
+    ],
+    [
+      'both entry and lambdaFunction',
+      (stack) => ({ entry: ENTRY, lambdaFunction: inline(stack) }),
+      /exactly one of entry .* and lambdaFunction/,
+    ],
+    ['neither entry nor lambdaFunction', () => ({ entry: undefined }), /exactly one of entry .* and lambdaFunction/],
+    [
+      'functionProps with lambdaFunction',
+      (stack) => ({ entry: undefined, lambdaFunction: inline(stack), functionProps: { memorySize: 512 } }),
+      /functionProps applies only to a function made from entry/,
+    ],
+    ['a scheduledTime in input', () => ({ input: { scheduledTime: 'now' } }), /input must not set scheduledTime/],
+    [
+      'a LEASE_GUARD_ variable in the environment',
+      () => ({ functionProps: { environment: { LEASE_GUARD_JOB: 'x' } } }),
+      /must not set LEASE_GUARD_JOB/,
+    ],
+    [
+      'a database name that is not an identifier',
+      () => ({
+        database: LeaseDatabase.fromArns({ clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN, databaseName: 'a;b' }),
+      }),
+      /^Jobs\/Report: databaseName must be an SQL identifier/,
+    ],
+    [
+      'a malformed clusterArn',
+      () => ({
+        database: LeaseDatabase.fromArns({ clusterArn: 'lease-db', secretArn: SECRET_ARN, databaseName: 'app' }),
+      }),
+      /clusterArn must be an Aurora cluster ARN/,
+    ],
+    [
+      'a secret ARN without its suffix',
+      () => ({
+        database: LeaseDatabase.fromArns({
+          clusterArn: CLUSTER_ARN,
+          secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lease-user',
+          databaseName: 'app',
+        }),
+      }),
+      /secretArn must be a complete secret ARN/,
+    ],
+    [
+      'a region that contradicts clusterArn',
+      () => ({
+        database: LeaseDatabase.fromArns({
+          clusterArn: CLUSTER_ARN,
+          secretArn: SECRET_ARN,
+          region: 'us-east-2',
+          databaseName: 'app',
+        }),
+      }),
+      /region is us-east-2 but clusterArn is in eu-west-1/,
+    ],
+  ];
+  for (const [name, props, message] of cases) {
+    it(`fails on ${name}`, () => {
+      const stack = stackIn();
+      expect(() => guarded(stack, props(stack))).toThrow(message);
+    });
+  }
+
+  it('fails on a cluster from another region, pointing to fromArns', () => {
+    const app = new App();
+    const primary = new Stack(app, 'Primary', { env: { region: 'eu-west-1' } });
+    const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(primary, 'Cluster', { clusterIdentifier: 'db' });
+    const database = LeaseDatabase.fromCluster(cluster, new secretsmanager.Secret(primary, 'Secret'), {
+      databaseName: 'app',
+    });
+    const jobs = new Stack(app, 'Jobs', { env: { region: 'us-east-1' } });
+    expect(() => guarded(jobs, { database })).toThrow(
+      /^Jobs\/Report: the cluster is in eu-west-1 but this construct is in us-east-1; use LeaseDatabase.fromArns/,
+    );
+  });
+
+  it('fails on a function that already has an asynchronous-invoke configuration', () => {
+    const stack = stackIn();
+    const fn = inline(stack);
+    fn.configureAsyncInvoke({ retryAttempts: 0 });
+    expect(() => guarded(stack, { entry: undefined, lambdaFunction: fn })).toThrow(
+      /already has an asynchronous-invoke configuration .* use functionRetryAttempts/,
+    );
+  });
+});
+
+function inline(stack: Stack): lambda.Function {
+  return new lambda.Function(stack, `Inline${stack.node.children.length}`, {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('export const handler = async () => {};'),
+  });
+}

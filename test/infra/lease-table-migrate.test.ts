@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { CdkCustomResourceEvent, Context } from 'aws-lambda';
 import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { handler } from '../../functions/lease-table-migrate.js';
+import { excessGrants, handler } from '../../src/cdk/handlers/lease-table-migrate.js';
 import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from '../local/data-api-fixture.js';
 
 // The LeaseTable custom resource's handler, run as Lambda would run it: the real Data API client
@@ -130,6 +130,61 @@ describe('lease-table-migrate handler', () => {
     } finally {
       await connection.end();
     }
+  });
+
+  it('revokes what an existing lease user holds beyond SELECT, INSERT, UPDATE on the lease table', async () => {
+    const password = randomBytes(12).toString('hex');
+    secrets.set(USER_SECRET_ARN, JSON.stringify({ username: user, password }));
+    await handler(event('Update', { UserSecretArn: USER_SECRET_ARN }), context);
+    // Someone granted the user more by hand, on the lease table and on the whole database.
+    await admin.query(`CREATE TABLE IF NOT EXISTS \`other\` (id INT PRIMARY KEY)`);
+    await admin.query(`GRANT DELETE, DROP ON \`${api.database}\`.\`lease_guard\` TO '${user}'@'%'`);
+    await admin.query(`GRANT SELECT ON \`${api.database}\`.* TO '${user}'@'%'`);
+    const connectAs = async () => {
+      const url = new URL(inject('mysqlServerUrl'));
+      url.pathname = `/${api.database}`;
+      url.username = user;
+      return mysql.createConnection({ uri: url.toString(), password });
+    };
+    const before = await connectAs();
+    try {
+      // The negative control: the extra grants are real before the migration runs.
+      await before.query("DELETE FROM `lease_guard` WHERE job = 'nothing'");
+      await before.query('SELECT * FROM `other`');
+    } finally {
+      await before.end();
+    }
+    await handler(event('Update', { UserSecretArn: USER_SECRET_ARN }), context);
+    const after = await connectAs();
+    try {
+      await after.query("UPDATE `lease_guard` SET runs = runs WHERE job = 'nothing'");
+      await expect(after.query("DELETE FROM `lease_guard` WHERE job = 'nothing'")).rejects.toThrow(/denied/i);
+      await expect(after.query('SELECT * FROM `other`')).rejects.toThrow(/denied/i);
+    } finally {
+      await after.end();
+    }
+    const [grants] = await admin.query(`SHOW GRANTS FOR '${user}'@'%'`);
+    const lines = (grants as Record<string, string>[]).flatMap((row) => Object.values(row));
+    expect(excessGrants(lines, { database: api.database, table: 'lease_guard' })).toEqual([]);
+  });
+
+  it('tells extra grants from the lease grant in MySQL 8 and MariaDB SHOW GRANTS forms', () => {
+    const grant = { database: 'app', table: 'lease_guard' };
+    const fine = [
+      "GRANT USAGE ON *.* TO `lease_guard`@`%` IDENTIFIED BY PASSWORD '*ABC'",
+      'GRANT USAGE ON *.* TO `lease_guard`@`%`',
+      'GRANT SELECT, INSERT, UPDATE ON `app`.`lease_guard` TO `lease_guard`@`%`',
+      'GRANT INSERT, SELECT, UPDATE ON `app`.`lease_guard` TO `lease_guard`@`%`',
+    ];
+    expect(excessGrants(fine, grant)).toEqual([]);
+    const extra = [
+      'GRANT SELECT ON *.* TO `lease_guard`@`%`',
+      'GRANT SELECT, INSERT, UPDATE, DELETE ON `app`.`lease_guard` TO `lease_guard`@`%`',
+      'GRANT SELECT, INSERT, UPDATE ON `app`.`lease_guard` TO `lease_guard`@`%` WITH GRANT OPTION',
+      'GRANT SELECT ON `app`.* TO `lease_guard`@`%`',
+      'GRANT `admin_role`@`%` TO `lease_guard`@`%`',
+    ];
+    expect(excessGrants(extra, grant)).toEqual(extra);
   });
 
   it('does nothing on Delete: the table and its rows stay', async () => {

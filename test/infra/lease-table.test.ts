@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { LeaseTable, type LeaseTableProps } from '../../infra/constructs/lease-table.js';
+import { LeaseTable, type LeaseTableProps } from '../../src/cdk/index.js';
 import { leaseUserGrantSql } from '../../src/lease/grants.js';
 import { createTableSql } from '../../src/lease/schema.js';
 
@@ -14,7 +15,7 @@ function appWithoutBundling(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
-function stackWithCluster(): { stack: Stack; cluster: rds.DatabaseCluster } {
+function stackWithCluster(enableDataApi = true): { stack: Stack; cluster: rds.DatabaseCluster } {
   const app = appWithoutBundling();
   const stack = new Stack(app, 'Database', { env: { region: 'us-east-1' } });
   const vpc = new ec2.Vpc(stack, 'Vpc', {
@@ -26,7 +27,7 @@ function stackWithCluster(): { stack: Stack; cluster: rds.DatabaseCluster } {
     writer: rds.ClusterInstance.serverlessV2('Writer'),
     vpc,
     vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    enableDataApi: true,
+    enableDataApi,
     defaultDatabaseName: 'app',
   });
   return { stack, cluster };
@@ -130,7 +131,39 @@ describe('LeaseTable', () => {
     expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(1);
   });
 
+  it('gives guarded functions the lease user, not the admin: leaseDatabase and grantLeaseAccess', () => {
+    const { stack, table } = leaseTable({ tableName: 'job_leases' });
+    const database = table.leaseDatabase;
+    expect([database.databaseName, database.tableName, database.secret]).toEqual([
+      'app',
+      'job_leases',
+      table.userSecret,
+    ]);
+    const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    table.grantLeaseAccess(role);
+    const granted = statements(Template.fromStack(stack), 'ReaderDefaultPolicy');
+    expect(granted.map((s) => s.Resource)).toEqual([
+      expect.objectContaining({ 'Fn::Join': expect.anything() }),
+      { Ref: expect.stringMatching(/^LeasesUserSecret/) },
+    ]);
+  });
+
   describe('fails on invalid props', () => {
+    it('fails synthesis, naming the construct, on a cluster without the Data API', () => {
+      const { stack, cluster } = stackWithCluster(false);
+      new LeaseTable(stack, 'Leases', { cluster, databaseName: 'app' });
+      expect(() => Template.fromStack(stack)).toThrow(
+        /\[Database\/Leases\] the Data API is not enabled on the cluster Database\/Cluster/,
+      );
+    });
+
+    it('has no leaseDatabase without a lease user, and says what to do instead', () => {
+      const { table } = leaseTable({ createLeaseUser: false });
+      expect(() => table.leaseDatabase).toThrow(
+        /^Database\/Leases: there is no lease user .* LeaseDatabase.fromCluster/,
+      );
+    });
+
     it('fails on an imported cluster without adminSecret', () => {
       const stack = new Stack(appWithoutBundling(), 'S');
       const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'C', { clusterIdentifier: 'db' });
