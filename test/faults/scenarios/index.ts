@@ -12,6 +12,7 @@ import { dbClockStrobe } from './db-clock-strobe.js';
 import { dbCrash } from './db-crash.js';
 import { dbPause } from './db-pause.js';
 import { duplicates } from './duplicates.js';
+import { edgeHoles, edgeHolesControl } from './edge-holes.js';
 import { events } from './events.js';
 import { holderPause } from './holder-pause.js';
 import { holderTimeout } from './holder-timeout.js';
@@ -52,4 +53,6 @@ export const SCENARIOS: readonly Scenario[] = [
   staleSuccessControl,
   unansweredClaim,
   unansweredClaimControl,
+  edgeHoles,
+  edgeHolesControl,
 ];
