@@ -9,7 +9,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy6 from '@middy/core';
 import errorLogger from '@middy/error-logger';
 import inputOutputLogger from '@middy/input-output-logger';
 import warmup from '@middy/warmup';
@@ -25,6 +24,7 @@ import type { LeaseSkipped } from '../../src/middleware/types.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
 import { currentTick, lambdaContext, schedulerEvent } from '../fixtures/lambda.js';
 import { freshDatabase } from '../support/database.js';
+import { middyCores } from './middy-cores.js';
 import {
   captureOutput,
   emfDocuments,
@@ -41,10 +41,7 @@ lambdaEnvironment(daemon);
 const { Tracer } = await import('@aws-lambda-powertools/tracer');
 const { captureLambdaHandler } = await import('@aws-lambda-powertools/tracer/middleware');
 
-type Middy = typeof middy6;
-const nodeMajor = Number(process.versions.node.split('.')[0]);
-const cores: [string, Middy][] = [['middy 6', middy6]];
-if (nodeMajor >= 22) cores.push(['middy 7', (await import('middy-core-7')).default as unknown as Middy]);
+const cores = await middyCores();
 
 const WARMUP_EVENT = { source: 'serverless-plugin-warmup' };
 let sequence = 0;
