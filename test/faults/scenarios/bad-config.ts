@@ -47,6 +47,35 @@ const OPTION_KEYS = [
   'toString',
 ] as const;
 
+/** Durations in ms: a number, finite and not negative, or absent for the default. */
+const DURATION_KEYS = [
+  'leaseMs',
+  'leaseMarginMs',
+  'maxLeaseMs',
+  'minHoldMs',
+  'tickGranularityMs',
+  'maxTickAgeMs',
+  'maxTickAheadMs',
+  'releaseTimeoutMs',
+] as const;
+
+/**
+ * An option the rules certainly refuse in `candidate`, or undefined when nothing is certainly
+ * wrong (the oracle does not restate every rule; what it does restate must hold).
+ */
+function certainlyInvalid(candidate: unknown): string | undefined {
+  if (candidate === undefined) return undefined;
+  if (typeof candidate !== 'object' || candidate === null) return 'the options object';
+  const options = candidate as Record<string, unknown>;
+  const own = (key: string) => Object.hasOwn(options, key) && options[key] !== undefined;
+  if (own('job') && !validJob(options.job)) return 'job';
+  for (const key of DURATION_KEYS) {
+    const value = options[key];
+    if (own(key) && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) return key;
+  }
+  return undefined;
+}
+
 function validJob(value: unknown): value is string {
   return typeof value === 'string' && value.length <= MAX_JOB_NAME && JOB_NAME.test(value);
 }
@@ -150,7 +179,8 @@ export const badConfig: Scenario = {
         async (candidate) => {
           try {
             leaseGuard(candidate as never);
-            return null;
+            const invalid = certainlyInvalid(candidate);
+            return invalid ? `accepted an invalid ${invalid}` : null;
           } catch (error) {
             if (!(error instanceof LeaseGuardConfigError)) {
               return `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
