@@ -11,7 +11,8 @@ import { migrate } from '../lease/schema.js';
 import { createMysql2Executor } from '../sql/mysql2-executor.js';
 import { redact } from './data-api/database.js';
 import { type DataApiServer, startDataApiServer } from './data-api/index.js';
-import { openLocalDatabase } from './throwaway-mysql.js';
+import { onStopRequest, type StopReason } from './stop-requests.js';
+import { openLocalDatabase, type ThrowawayMysql } from './throwaway-mysql.js';
 
 /** ARNs of the local "cluster": the server accepts any, these just look like real ones. */
 export const LOCAL_ARNS = {
@@ -71,6 +72,10 @@ export async function startLocal(
       : 'lease-guard local: starting a throwaway database…',
   );
   const database = await openLocalDatabase({ mysqlUrl: external });
+  if ('dataDir' in database) {
+    const throwaway = database as ThrowawayMysql;
+    options.note?.(`lease-guard local: ${throwaway.flavor} pid ${throwaway.pid}, data in ${throwaway.dataDir}`);
+  }
   let server: DataApiServer | undefined;
   try {
     const executor = createMysql2Executor({ url: database.url, connectionLimit: 1 });
@@ -106,57 +111,43 @@ export async function startLocal(
   };
 }
 
-/** `lease-guard local`: starts, prints the environment, and runs until SIGINT or SIGTERM. */
+/**
+ * `lease-guard local`: starts, prints the environment, and runs until a stop request (Ctrl-C,
+ * SIGTERM, SIGHUP from a closed terminal, or its parent process exiting).
+ */
 export async function runLocal(options: LocalOptions = {}): Promise<void> {
   const out = options.out ?? ((text) => process.stdout.write(text));
   const note = options.note ?? ((line) => process.stderr.write(`${line}\n`));
-  // Listen before starting: a signal during start-up still gets a clean stop once start-up is done.
-  const stopRequest = nextStopSignal();
-  let local: RunningLocal;
-  try {
-    local = await startLocal({ ...options, note });
-  } catch (error) {
-    stopRequest.dispose();
-    throw error;
-  }
-  if (options.json) {
-    out(`${JSON.stringify(local.env)}\n`);
-  } else {
-    out(
-      Object.entries(local.env)
-        .map(([name, value]) => `export ${name}='${value}'\n`)
-        .join(''),
-    );
-  }
-  note(
-    `lease-guard local: Data API at ${local.server.url}, database ${local.env.LEASE_GUARD_DATABASE}, table ${local.env.LEASE_GUARD_TABLE} ready. Paste the lines above into another shell; Ctrl-C here stops everything.`,
-  );
-
-  const signal = await stopRequest.signal;
-  // A second signal during cleanup means "now": leave at once, the database's exit hook still kills it.
-  const force = (): void => process.exit(130);
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
-  note(`lease-guard local: ${signal}, stopping…`);
-  await local.stop();
-  process.off('SIGINT', force);
-  process.off('SIGTERM', force);
-  note('lease-guard local: stopped.');
-}
-
-function nextStopSignal(): { readonly signal: Promise<NodeJS.Signals>; dispose(): void } {
-  let onSignal: (received: NodeJS.Signals) => void = () => undefined;
-  const dispose = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  const signal = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (received) => {
-      dispose();
-      resolve(received);
-    };
+  // Listen before starting: a request during start-up still gets a clean stop once start-up is done.
+  let requested: (reason: StopReason) => void = () => undefined;
+  const firstRequest = new Promise<StopReason>((resolve) => {
+    requested = resolve;
   });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return { signal, dispose };
+  let requests = 0;
+  const dispose = onStopRequest((reason) => {
+    requests++;
+    // A second request during cleanup means "now": the database's exit hook and reaper still stop it.
+    if (requests > 1) process.exit(130);
+    requested(reason);
+  });
+  try {
+    const local = await startLocal({ ...options, note });
+    if (options.json) {
+      out(`${JSON.stringify(local.env)}\n`);
+    } else {
+      out(
+        Object.entries(local.env)
+          .map(([name, value]) => `export ${name}='${value}'\n`)
+          .join(''),
+      );
+    }
+    note(
+      `lease-guard local: Data API at ${local.server.url}, database ${local.env.LEASE_GUARD_DATABASE}, table ${local.env.LEASE_GUARD_TABLE} ready. Paste the lines above into another shell; Ctrl-C here stops everything.`,
+    );
+    note(`lease-guard local: ${await firstRequest}, stopping…`);
+    await local.stop();
+    note('lease-guard local: stopped.');
+  } finally {
+    dispose();
+  }
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ export interface LocalDatabase {
 export interface ThrowawayMysql extends LocalDatabase {
   readonly flavor: MysqlInstallation['flavor'];
   readonly port: number;
+  /** Everything the server writes (data, temporary files, socket, log); deleted by `stop()`. */
   readonly dataDir: string;
   /** The server process id, for fault injection (SIGSTOP/SIGCONT). */
   readonly pid: number | undefined;
@@ -94,6 +95,33 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A watchdog outside this process, in its own session (so Ctrl-C and a closed terminal do not reach
+ * it): once the owner process is gone, however it ended (SIGKILL and SIGHUP run no exit handler),
+ * it kills the server's process group and deletes the data directory. Arguments: owner pid, server
+ * process group, data directory. Every wait is bounded.
+ */
+const REAPER_SCRIPT = [
+  'while kill -s 0 "$1" 2>/dev/null; do sleep 0.2; done',
+  'kill -s CONT -- -"$2" 2>/dev/null; kill -s KILL -- -"$2" 2>/dev/null',
+  'n=0; while kill -s 0 -- -"$2" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done',
+  'rm -rf "$3"',
+].join('\n');
+
+function startReaper(serverGroup: number, dataDir: string): ChildProcess {
+  const reaper = spawn(
+    'sh',
+    ['-c', REAPER_SCRIPT, 'lease-guard-reaper', String(process.pid), String(serverGroup), dataDir],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  reaper.on('error', () => undefined); // no sh: the exit hook below still kills the server
+  reaper.unref();
+  return reaper;
+}
+
 const MYSQL8_SQL_MODE =
   'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 
@@ -102,25 +130,24 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
   const install = ensureMysqlInstallation(options.log);
   const database = options.database ?? 'lease_guard';
   assertTableName(database, 'database');
+  // Everything the server writes lives under one directory: data, temporary files (a shared /tmp
+  // lets servers initialised side by side delete each other's temporary tables), socket, logs.
   const dataDir = await mkdtemp(join(tmpdir(), 'lease-guard-db-'));
+  const dirs = [`--datadir=${join(dataDir, 'data')}`, `--tmpdir=${join(dataDir, 'tmp')}`];
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
   try {
+    await mkdir(join(dataDir, 'tmp'));
     if (install.flavor === 'mariadb') {
       if (!install.installDb) throw new LeaseGuardError('mariadb-install-db was not found beside mariadbd.');
       await execFileAsync(install.installDb, [
         '--no-defaults',
-        `--datadir=${dataDir}`,
+        ...dirs,
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         ...asRoot,
       ]);
     } else {
-      await execFileAsync(install.server, [
-        '--no-defaults',
-        '--initialize-insecure',
-        `--datadir=${dataDir}`,
-        ...asRoot,
-      ]);
+      await execFileAsync(install.server, ['--no-defaults', '--initialize-insecure', ...dirs, ...asRoot]);
     }
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
@@ -130,7 +157,7 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
   const port = await freePort();
   const args = [
     '--no-defaults',
-    `--datadir=${dataDir}`,
+    ...dirs,
     `--socket=${join(dataDir, 'mysqld.sock')}`,
     `--pid-file=${join(dataDir, 'mysqld.pid')}`,
     `--log-error=${join(dataDir, 'error.log')}`,
@@ -147,12 +174,15 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
   ];
   const serverUrl = `mysql://root@127.0.0.1:${port}/`;
   let child: ChildProcess | undefined;
+  let reaper: ChildProcess | undefined;
 
   async function launch(wrapper: readonly string[] = [], env?: NodeJS.ProcessEnv): Promise<void> {
     const [command, ...rest] = [...wrapper, install.server, ...args] as [string, ...string[]];
     // Its own process group, so a signal reaches the server even when a wrapper (faketime) forked it.
     const started = spawn(command, rest, { stdio: 'ignore', env: { ...process.env, ...env }, detached: true });
     child = started;
+    reaper?.kill('SIGKILL');
+    if (started.pid !== undefined) reaper = startReaper(started.pid, dataDir);
     let exited: string | undefined;
     started.once('exit', (code, signal) => {
       exited = `exited with ${signal ?? code}`;
@@ -198,17 +228,22 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
     await exited;
   }
 
-  try {
-    await launch(options.wrapper, options.env);
-  } catch (error) {
-    await rm(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  const url = await createDatabaseAt(serverUrl, database);
+  // On exit, the server goes at once; the reaper then deletes the data directory.
   const stopHook = (): void => {
     if (child) signalGroup(child, 'SIGKILL');
   };
   process.once('exit', stopHook);
+  let url: string;
+  try {
+    await launch(options.wrapper, options.env);
+    url = await createDatabaseAt(serverUrl, database);
+  } catch (error) {
+    process.removeListener('exit', stopHook);
+    await terminate('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+    reaper?.kill('SIGKILL');
+    throw error;
+  }
 
   return {
     url,
@@ -229,6 +264,8 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
       process.removeListener('exit', stopHook);
       await terminate('SIGTERM');
       await rm(dataDir, { recursive: true, force: true });
+      // Its work is done; left running, it would signal a process group whose id may be reused.
+      reaper?.kill('SIGKILL');
     },
   };
 }

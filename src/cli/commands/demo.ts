@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { LEASE_ENV } from '../../constants.js';
 import { DemoInterruptedError, runDemo } from '../../fleet/demo-run.js';
 import { DEMO_LIMITS } from '../../fleet/demo-scenario.js';
+import { onStopRequest } from '../../local/stop-requests.js';
 import { parseMysqlUrl } from '../connect.js';
 
 interface DemoCommandOptions {
@@ -46,14 +47,13 @@ export function registerDemoCommand(program: Command): void {
     .action(async function demoAction(options: DemoCommandOptions) {
       const out = options.json ? process.stderr : process.stdout;
       const controller = new AbortController();
-      // First Ctrl-C: stop the run and clean up. Second: leave now (exit hooks still kill the children).
-      const onSignal = (): void => {
+      // First request (Ctrl-C, SIGTERM, SIGHUP, parent gone): stop the run and clean up. Second: leave
+      // now (exit hooks still kill the children; the database's reaper deletes its directory).
+      const dispose = onStopRequest((reason) => {
         if (controller.signal.aborted) process.exit(130);
-        process.stderr.write('lease-guard demo: stopping every process...\n');
+        process.stderr.write(`lease-guard demo: ${reason}, stopping every process...\n`);
         controller.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      });
       try {
         const result = await runDemo({
           ticks: options.ticks,
@@ -71,8 +71,7 @@ export function registerDemoCommand(program: Command): void {
         process.stderr.write(`lease-guard demo: ${error.message}.\n`);
         process.exitCode = 130;
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        dispose();
       }
     });
 }
