@@ -27,6 +27,9 @@ export function createProgram(): Command {
 
 /** Runs the command line; sets `process.exitCode` instead of exiting, so output is flushed. */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  // The AWS SDK prints an 8-line notice about Node versions on every command; a user who wants it
+  // can still set the variable to 'false'. The demo's workers inherit it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = createProgram().exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'node' });

@@ -20,10 +20,18 @@ interface Cli {
 }
 
 function lease_guard(...args: string[]): Cli {
+  return lease_guard_with({}, ...args);
+}
+
+function lease_guard_with(env: Readonly<Record<string, string>>, ...args: string[]): Cli {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--input-type=module', '--eval', CLI, 'lease-guard', ...args],
-    { cwd: process.cwd(), env: { ...process.env, LEASE_GUARD_MYSQL_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: process.cwd(),
+      env: { ...process.env, LEASE_GUARD_MYSQL_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let stdout = '';
   let stderr = '';
@@ -107,6 +115,14 @@ describe('lease-guard local', () => {
       client.destroy();
       await executor.close();
     }
+
+    // Another shell with the printed environment: status lists the job, and nothing else is printed
+    // (no AWS SDK notice about Node versions).
+    const status = lease_guard_with({ ...env }, 'status');
+    running.push(status);
+    expect(await status.exit).toBe(0);
+    expect(status.stdout()).toContain('cli-job');
+    expect(status.stderr()).toBe('');
 
     cli.child.kill('SIGTERM');
     expect(await cli.exit).toBe(0);
