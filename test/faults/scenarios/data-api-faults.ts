@@ -9,6 +9,7 @@ import { InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.j
 import { DataApiFault, leaseStatements, type Nemeses } from '../../../src/fleet/nemeses.js';
 import { REGISTER_TABLE } from '../../../src/fleet/register.js';
 import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
+import type { FaultHandle } from '../../../src/local/data-api/index.js';
 import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
 import type { FaultViolation, Scenario } from '../scenario.js';
 import { deliverEachRegion, planTicks } from '../ticks.js';
@@ -20,7 +21,7 @@ const RESUMING_MS = 3500;
 const CLEAN_TICKS = 3;
 
 type Statements = ReturnType<typeof leaseStatements> & { readonly registerWrite: RegExp };
-type Fault = (nemeses: Nemeses, statements: Statements) => void;
+type Fault = (nemeses: Nemeses, statements: Statements) => FaultHandle;
 
 /** The faults, in order; each strikes just before its tick's deliveries. */
 const FULL: readonly Fault[] = [
@@ -50,6 +51,7 @@ export const dataApiFaults: Scenario = {
     const job = fleetJob(`dataapi-${context.runId}`, { register: RegisterVariant.FENCED });
     const faults = context.profile === 'quick' ? QUICK : FULL;
     const extra: FaultViolation[] = [];
+    const injected: FaultHandle[] = [];
     const outcome = await runFleet(context, { jobs: [job], regions: TWO_REGIONS }, async (fleet) => {
       const { random, nemeses } = fleet;
       const statements: Statements = {
@@ -61,7 +63,15 @@ export const dataApiFaults: Scenario = {
       ticks.forEach((tick, index) => {
         const at = 300 + index * TICK_EVERY_MS;
         const fault = faults[index];
-        if (fault) items.push({ kind: 'step', atMs: at - 50, run: () => fault(nemeses, statements) });
+        if (fault) {
+          items.push({
+            kind: 'step',
+            atMs: at - 50,
+            run: () => {
+              injected[index] = fault(nemeses, statements);
+            },
+          });
+        }
         items.push(
           ...deliverEachRegion(at, tick, {
             job: job.job,
@@ -73,6 +83,16 @@ export const dataApiFaults: Scenario = {
         );
       });
       await runFleetSchedule(fleet, { items, lambdaRetry: { delaysMs: [1200, 2400] }, settleTimeoutMs: 30_000 });
+    });
+    // A fault that no call met proved nothing: the schedule ran past it.
+    faults.forEach((_, index) => {
+      if (!injected[index] || injected[index].hits === 0) {
+        extra.push({
+          invariant: 'not-exercised',
+          job: job.job,
+          message: `fault ${index + 1} of ${faults.length} (${context.profile} profile) hit no Data API call`,
+        });
+      }
     });
     const failedClosed = countOutcome(outcome.history, InvocationOutcome.UNAVAILABLE);
     if (context.profile === 'full' && failedClosed === 0) {
