@@ -1,6 +1,6 @@
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { endEnvironment } from './abandon.js';
+import { endEnvironment, LeaseBodyAbandonedError } from './abandon.js';
 import { createGuard, type HeldLease } from './guard.js';
 import { Outcome } from './observe.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from './options.js';
@@ -36,6 +36,9 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
   // Lambda runs one invocation at a time per environment: a lease still here at the next `before`
   // was never released (a middleware registered after this one threw or answered in onError first).
   let unfinished: HeldLease | undefined;
+  // The guard's own deadline per invocation: `releaseReserveMs` before Lambda's.
+  const deadlines = new WeakMap<object, NodeJS.Timeout>();
+  let toldNoReserve = false;
 
   type GuardRequest = Request<TEvent, TResult | LeaseSkipped, Error, LeaseGuardContext>;
 
@@ -70,23 +73,56 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
       guard.observer.decision({ job, outcome: Outcome.SKIPPED, reason: GuardSkipReason.WARMUP, holder });
       return skipWith(request, { status: 'skipped', reason: GuardSkipReason.WARMUP, job, tick: null, holder });
     }
+    const remainingMs =
+      typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
     const decision = await guard.claim({
       event: request.event,
       functionName: context?.functionName,
       awsRequestId: context?.awsRequestId,
-      remainingMs:
-        typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined,
+      remainingMs,
     });
     if ('skipped' in decision) return skipWith(request, decision.skipped); // middy answers with it; no handler
     held.set(request, decision.won);
     unfinished = decision.won;
     context.lease = decision.won.lease;
+    if (remainingMs !== undefined) armDeadline(request, decision.won, remainingMs);
     return undefined;
+  };
+
+  /**
+   * At `releaseReserveMs` before the deadline, a run this middleware has not seen end is abandoned:
+   * its failure is recorded while there is still time (middy's own early timeout, 5 ms by
+   * default, would answer too late for that), the lease kept, and the environment ended.
+   */
+  const armDeadline = (request: GuardRequest, won: HeldLease, remainingMs: number): void => {
+    const inMs = remainingMs - guard.releaseReserveMs;
+    if (inMs <= 0) {
+      if (!toldNoReserve) {
+        toldNoReserve = true;
+        guard.observer.problem(
+          guard.options.job,
+          `the invocation had ${remainingMs} ms left but the release needs ${guard.releaseReserveMs} ms before the deadline: a run still going at the deadline cannot be recorded. Raise the function's timeout or lower releaseTimeoutMs.`,
+        );
+      }
+      return;
+    }
+    const timer = setTimeout(async () => {
+      if (held.get(request) !== won) return;
+      take(request);
+      const error = new LeaseBodyAbandonedError(
+        `the job body of ${won.lease.job} was still running ${guard.releaseReserveMs} ms before the invocation's deadline; it was abandoned and its lease kept to its end`,
+      );
+      await guard.finish(won, { ok: false, error, abandoned: true });
+      endEnvironment();
+    }, inMs);
+    deadlines.set(request, timer);
   };
 
   const take = (request: GuardRequest): HeldLease | undefined => {
     const lease = held.get(request);
     held.delete(request);
+    clearTimeout(deadlines.get(request));
+    deadlines.delete(request);
     if (lease && unfinished === lease) unfinished = undefined;
     return lease;
   };

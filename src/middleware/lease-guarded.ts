@@ -134,7 +134,6 @@ async function runHeld<TResult>(
       if (!settled) endEnvironment();
       throw error;
     }
-    outer?.removeEventListener('abort', onOuterAbort);
     if (first.ok) {
       await guard.finish(held, { ok: true });
       return first.value;
@@ -143,6 +142,8 @@ async function runHeld<TResult>(
     throw first.error;
   } finally {
     clearTimeout(timer);
+    // middy 6 shares one AbortController across invocations: never react to a later one's abort.
+    outer?.removeEventListener('abort', onOuterAbort);
   }
 }
 

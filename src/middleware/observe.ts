@@ -60,6 +60,8 @@ export interface Observer {
    * lines carry this request id even when `injectLambdaContext` runs after it, or not at all.
    */
   startInvocation(context: unknown): void;
+  /** A configuration that cannot keep a promise (e.g. no time for the release before the deadline): ERROR. */
+  problem(job: string, message: string): void;
 }
 
 /** Levels of interfaces §4: failures and unknowns ERROR, suspicious input WARN, the rest INFO. */
@@ -127,6 +129,13 @@ export function createObserver(logger: LeaseGuardLogger | false, given: LeaseGua
       if (!target || typeof target.addContext !== 'function' || typeof context !== 'object' || context === null) return;
       try {
         target.addContext(context);
+      } catch {
+        // Observability never changes a run.
+      }
+    },
+    problem(job, message) {
+      try {
+        if (logger) logger.error('lease-guard', { job, problem: message });
       } catch {
         // Observability never changes a run.
       }

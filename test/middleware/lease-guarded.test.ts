@@ -142,6 +142,30 @@ describe.each(await middyCores())('abandoned bodies (leaseGuarded, %s)', (_, mid
     expect(seen.lines.at(-1)).toMatchObject({ level: 'error', fields: { outcome: 'failed' } });
   });
 
+  it('the leaseGuard middleware keeps the same deadline under middy’s default early timeout', async () => {
+    spyExit();
+    const job = uniqueJob('default-timeout-mw');
+    const seen = captureObservability();
+    const { body } = stuckBodies();
+    const reserve = reserveMs(job);
+    const handler = middy(body).use(leaseGuard(options(job, seen)));
+    await handler(schedulerEvent(currentTick()), context(reserve + 1_000)).catch(() => undefined);
+    expect(exits).toHaveLength(1);
+    expect(exits[0]?.remainingMs).toBeGreaterThan(0);
+    expect(await inspector.inspect(job)).toMatchObject({ held: true, failures: 1, tickDone: null });
+  });
+
+  it('the middleware says at ERROR when the invocation is too short to record a failure at the deadline', async () => {
+    const job = uniqueJob('too-short-mw');
+    const seen = captureObservability();
+    const handler = middy(async () => 'ran', { timeoutEarlyInMillis: 0 }).use(leaseGuard(options(job, seen)));
+    expect(await handler(schedulerEvent(currentTick()), context(reserveMs(job) - 200))).toBe('ran');
+    expect(seen.lines.find((line) => line.fields.problem)).toMatchObject({
+      level: 'error',
+      fields: { problem: expect.stringContaining('Raise the function') },
+    });
+  });
+
   it('a body that stops on its signal at the guard’s deadline settles: the lease is kept, the environment lives on', async () => {
     spyExit();
     const job = uniqueJob('cooperative');
