@@ -47,12 +47,20 @@ describe('createDataApiExecutor configuration', () => {
     );
   });
 
-  it('reads the three settings from the environment', async () => {
-    vi.stubEnv(LEASE_ENV.RESOURCE_ARN, LOCAL_ARNS.resourceArn);
-    vi.stubEnv(LEASE_ENV.SECRET_ARN, LOCAL_ARNS.secretArn);
-    vi.stubEnv(LEASE_ENV.DATABASE, 'leases');
-    const executor = createDataApiExecutor({ region: 'us-east-1' });
-    await executor.close();
+  it('reads the three settings from the environment and sends them with every statement', async () => {
+    const local = await startLocalDataApi('data_api_env');
+    try {
+      const inputs = recordInputs(local.client);
+      vi.stubEnv(LEASE_ENV.RESOURCE_ARN, LOCAL_ARNS.resourceArn);
+      vi.stubEnv(LEASE_ENV.SECRET_ARN, LOCAL_ARNS.secretArn);
+      vi.stubEnv(LEASE_ENV.DATABASE, local.database);
+      const executor = createDataApiExecutor({ client: local.client });
+      expect((await executor.execute({ sql: 'SELECT DATABASE() AS db' })).rows).toEqual([{ db: local.database }]);
+      expect(inputs).toEqual([expect.objectContaining({ ...LOCAL_ARNS, database: local.database })]);
+      await executor.close();
+    } finally {
+      await local.close();
+    }
   });
 
   it.each<[DataApiExecutorOptions, RegExp]>([
