@@ -285,11 +285,14 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
     it('keeps the body’s error when the release after it fails too', async () => {
       const job = uniqueJob('both-fail');
       const failure = new RangeError('body failed');
+      const before = executor.injected;
       const { handler } = guarded({ job }, async () => {
         executor.plan({ match: /failures = failures/, times: 1, when: 'before' });
         throw failure;
       });
       await expect(handler(schedulerEvent(currentTick()), lambdaContext())).rejects.toBe(failure);
+      // The failure release really failed: without this, a changed release text would pass unfaulted.
+      expect(executor.injected).toBe(before + 1);
     });
   });
 
