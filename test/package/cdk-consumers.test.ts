@@ -1,0 +1,206 @@
+import { execFile } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const execFileAsync = promisify(execFile);
+
+/** execFile that fails with the command's own output, so a compiler or synth error is readable. */
+async function run(
+  command: string,
+  args: readonly string[],
+  options: Parameters<typeof execFileAsync>[2],
+): Promise<{ stdout: string }> {
+  try {
+    const { stdout } = await execFileAsync(command, args, { ...options, encoding: 'utf8' });
+    return { stdout };
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
+  }
+}
+const REPO = resolve(import.meta.dirname, '../..');
+const MODULES = join(REPO, 'node_modules');
+const TSC = join(MODULES, 'typescript/bin/tsc');
+/** Offline and quiet, as a CI machine runs the CDK. */
+const ENV = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_NOTICES: 'false', NO_UPDATE_NOTIFIER: '1' };
+
+/**
+ * A user's app, the same source for both module systems: a cluster with the Data API, the lease
+ * table, a guarded schedule of a function the app already has, and the watchdog; synthesised to the
+ * directory given as its argument, offline (explicit region, no lookups).
+ */
+const APP = `import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { GuardedSchedule, LeaseTable, LeaseWatchdog } from 'lease-guard/cdk';
+
+const app = new App({ outdir: process.argv[2] });
+const stack = new Stack(app, 'Consumer', { env: { region: 'eu-west-1' } });
+const vpc = new ec2.Vpc(stack, 'Vpc', {
+  natGateways: 0,
+  subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+});
+const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
+  engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
+  writer: rds.ClusterInstance.serverlessV2('Writer'),
+  vpc,
+  vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+  enableDataApi: true,
+  defaultDatabaseName: 'app',
+});
+const leases = new LeaseTable(stack, 'Leases', { cluster, databaseName: 'app' });
+const job = new lambda.Function(stack, 'Job', {
+  runtime: lambda.Runtime.NODEJS_22_X,
+  handler: 'index.handler',
+  code: lambda.Code.fromInline('exports.handler = async () => {};'),
+});
+new GuardedSchedule(stack, 'Report', {
+  job: 'report',
+  database: leases.leaseDatabase,
+  lambdaFunction: job,
+  schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+});
+new LeaseWatchdog(stack, 'Watchdog', { database: leases.leaseDatabase }).watch('report', {
+  period: Duration.minutes(5),
+});
+app.synth();
+`;
+
+/** `cdk init app --language typescript`'s compiler settings (CommonJS package, NodeNext), emitting JS. */
+const CDK_INIT_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['es2022'],
+    strict: true,
+    skipLibCheck: true,
+    isolatedModules: true,
+    types: ['node'],
+    outDir: 'build',
+  },
+  include: ['bin/**/*.ts'],
+};
+
+// A user outside this repository installs the packed tarball and synthesises with lease-guard/cdk,
+// from an ES-module app and from a CommonJS TypeScript app laid out like `cdk init`'s.
+describe.concurrent('lease-guard/cdk from the packed tarball', () => {
+  const root = mkdtempSync(join(tmpdir(), 'lease-guard-consumers-'));
+  let tarball: string;
+
+  beforeAll(async () => {
+    // Pack from a copy, so the build does not replace this checkout's dist/ under other tests.
+    const stage = join(root, 'stage');
+    mkdirSync(stage);
+    for (const name of [
+      'package.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'README.md',
+      'LICENSE',
+      'src',
+      'scripts',
+      'bin',
+    ]) {
+      if (existsSync(join(REPO, name))) cpSync(join(REPO, name), join(stage, name), { recursive: true });
+    }
+    symlinkSync(MODULES, join(stage, 'node_modules'), 'dir');
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', root], { cwd: stage, env: ENV });
+    tarball = join(root, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  }, 240_000);
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  /** A fresh app: the tarball from the registry's point of view, aws-cdk-lib and constructs as the user has them. */
+  async function freshApp(name: string, packageJson: Record<string, unknown>): Promise<string> {
+    const dir = join(root, name);
+    mkdirSync(join(dir, 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, ...packageJson }));
+    // The CDK packages (and Node's types) are linked from this checkout (offline); lease-guard's own dependencies come
+    // from the npm cache; its peers for the middleware are not needed by the constructs.
+    await run(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--legacy-peer-deps',
+        '--no-package-lock',
+        tarball,
+        join(MODULES, 'aws-cdk-lib'),
+        join(MODULES, 'constructs'),
+        join(MODULES, '@types/node'),
+      ],
+      { cwd: dir, env: ENV, timeout: 180_000 },
+    );
+    writeFileSync(join(dir, 'bin/app.ts'), APP);
+    return dir;
+  }
+
+  /** Synthesises with the compiled app and returns the output directory. */
+  async function synth(dir: string, script: string): Promise<string> {
+    const outdir = join(dir, 'cdk.out');
+    await run(TSC, ['-p', '.'], { cwd: dir, env: ENV });
+    await run(process.execPath, [script, outdir], { cwd: dir, env: ENV });
+    return outdir;
+  }
+
+  /** Every bundled ES-module function in the output loads in Node and exports a handler. */
+  async function loadBundles(outdir: string): Promise<number> {
+    const bundles = readdirSync(outdir)
+      .filter((entry) => entry.startsWith('asset.'))
+      .map((entry) => join(outdir, entry))
+      .filter((dir) => existsSync(join(dir, 'index.mjs')));
+    for (const dir of bundles) {
+      const script = "const m = await import('./index.mjs'); console.log(typeof m.handler);";
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: ENV });
+      expect(stdout.trim()).toBe('function');
+    }
+    return bundles.length;
+  }
+
+  function checkTemplate(outdir: string): void {
+    const template = JSON.parse(readFileSync(join(outdir, 'Consumer.template.json'), 'utf8'));
+    const types = Object.values<{ Type: string }>(template.Resources).map((resource) => resource.Type);
+    expect(types).toEqual(expect.arrayContaining(['Custom::LeaseGuardTable', 'AWS::CloudWatch::Alarm']));
+    expect(types.filter((type) => type === 'AWS::Scheduler::Schedule')).toHaveLength(2);
+  }
+
+  it('synthesises from an ES-module app, with the prebuilt migration and watchdog', async () => {
+    const dir = await freshApp('esm-app', { type: 'module' });
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(CDK_INIT_TSCONFIG));
+    const outdir = await synth(dir, 'build/app.js');
+    checkTemplate(outdir);
+    // The migration and the watchdog, from dist/cdk/assets: no esbuild in this app.
+    expect(existsSync(join(dir, 'node_modules/esbuild'))).toBe(false);
+    expect(await loadBundles(outdir)).toBe(2);
+  }, 240_000);
+
+  it('synthesises from a CommonJS TypeScript app laid out like cdk init, through the CommonJS copy', async () => {
+    const dir = await freshApp('cjs-app', {});
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(CDK_INIT_TSCONFIG));
+    const outdir = await synth(dir, 'build/app.js');
+    // tsc wrote require() calls, and require resolves the CommonJS copy, not the ES module.
+    expect(readFileSync(join(dir, 'build/app.js'), 'utf8')).toContain('require("lease-guard/cdk")');
+    const { stdout } = await run(process.execPath, ['-p', "require.resolve('lease-guard/cdk')"], { cwd: dir });
+    expect(stdout.trim()).toMatch(/node_modules\/lease-guard\/dist\/cdk\/index\.cjs$/);
+    checkTemplate(outdir);
+    expect(await loadBundles(outdir)).toBe(2);
+  }, 240_000);
+});
