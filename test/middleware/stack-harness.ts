@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { format } from 'node:util';
 import { vi } from 'vitest';
 
 export interface XRayDocument {
@@ -83,6 +84,14 @@ export async function captureOutput<T>(
     err.push(String(chunk));
     return true;
   });
+  // vitest intercepts the global console, which middy's loggers (input-output, error) write to.
+  const line =
+    (into: string[]) =>
+    (...args: unknown[]) => {
+      into.push(`${format(...args)}\n`);
+    };
+  const logSpy = vi.spyOn(console, 'log').mockImplementation(line(out));
+  const consoleErrorSpy = vi.spyOn(console, 'error').mockImplementation(line(err));
   let result: T | undefined;
   let error: unknown;
   try {
@@ -90,8 +99,7 @@ export async function captureOutput<T>(
   } catch (e) {
     error = e;
   } finally {
-    outSpy.mockRestore();
-    errSpy.mockRestore();
+    for (const spy of [outSpy, errSpy, logSpy, consoleErrorSpy]) spy.mockRestore();
   }
   const stdout: Record<string, unknown>[] = [];
   const text: string[] = [];

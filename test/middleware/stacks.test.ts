@@ -152,6 +152,61 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
     });
   });
 
+  describe('2 and 3 with the leaseGuard middleware registered before them', () => {
+    it.each([
+      [
+        'logMetrics with throwOnEmptyMetrics',
+        (tools: ReturnType<typeof powertools>) => logMetrics(tools.metrics, { throwOnEmptyMetrics: true }),
+      ],
+      ['an onError that answers', () => ({ onError: async () => ({ statusCode: 500 }) })],
+    ])('%s: the lease is left to run out and reported at ERROR at the next invocation', async (_, after) => {
+      const name = job('leaked');
+      const tools = powertools();
+      let runs = 0;
+      const handler = middy(async () => {
+        runs++;
+        if (runs === 1) throw new Error('downstream said no');
+        return 'sent';
+      })
+        .use(leaseGuard(guardOptions(name, tools)))
+        .use(after(tools) as never);
+      await invoke(handler, schedulerEvent(currentTick(-1)));
+      expect(await inspector.inspect(name)).toMatchObject({ held: true, releasedAt: null });
+      const next = await invoke(handler, schedulerEvent(currentTick()));
+      expect(next.result ?? next.error).toMatchObject({ status: 'skipped', reason: 'held' });
+      expect(guardLines(next.emitted).find((line) => line.level === 'ERROR')).toMatchObject({
+        level: 'ERROR',
+        error: expect.stringContaining('Register leaseGuard last, or use leaseGuarded'),
+      });
+      expect(runs).toBe(1);
+    });
+  });
+
+  describe('2 and 3 with the leaseGuard middleware registered last', () => {
+    it('logMetrics with throwOnEmptyMetrics: the run is recorded and the lease freed', async () => {
+      const name = job('last-metrics');
+      const tools = powertools();
+      const handler = middy(async () => 'sent')
+        .use(logMetrics(tools.metrics, { throwOnEmptyMetrics: true }))
+        .use(leaseGuard(guardOptions(name, tools)));
+      const first = await invoke(handler, schedulerEvent(currentTick()));
+      expect(first.error).toBeDefined();
+      expect(await inspector.inspect(name)).toMatchObject({ held: false, tickDone: currentTick() });
+    });
+
+    it('an onError that answers: the failure is recorded and the lease freed', async () => {
+      const name = job('last-on-error');
+      const tools = powertools();
+      const handler = middy(async () => {
+        throw new Error('downstream said no');
+      })
+        .use({ onError: async () => ({ statusCode: 500 }) })
+        .use(leaseGuard(guardOptions(name, tools)));
+      expect((await invoke(handler, schedulerEvent(currentTick()))).result).toEqual({ statusCode: 500 });
+      expect(await inspector.inspect(name)).toMatchObject({ held: false, failures: 1, tickDone: null });
+    });
+  });
+
   describe('3. an onError that answers with a value, registered after the guard', () => {
     it('the failure is recorded, the lease freed and the retry runs the tick; error-logger still logs', async () => {
       const name = job('on-error');
@@ -164,13 +219,16 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
           return 'sent';
         }),
       )
-        .use(errorLogger())
-        .use({ onError: async () => ({ statusCode: 500 }) });
+        // middy runs onError last-registered first: error-logger logs, then the answer stops the chain.
+        .use({ onError: async () => ({ statusCode: 500 }) })
+        .use(errorLogger());
       const event = schedulerEvent(currentTick());
       const first = await invoke(handler, event);
       expect(first.result).toEqual({ statusCode: 500 });
       expect(await inspector.inspect(name)).toMatchObject({ held: false, failures: 1, tickDone: null });
       expect(guardLines(first.emitted).at(-1)).toMatchObject({ level: 'ERROR', outcome: 'failed' });
+      // error-logger's own line (console.error of the error), besides lease-guard's JSON line.
+      expect(first.emitted.stderr).toContain('Error: downstream said no');
       const retry = await invoke(handler, event);
       expect(retry.result).toBe('sent');
       expect(runs).toBe(2);
@@ -226,7 +284,8 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
         }
       }
       expect(skip.result).toMatchObject({ status: 'skipped', reason: 'tick-done' });
-      expect(JSON.stringify(skip.emitted)).toContain('tick-done'); // input-output-logger's response line
+      // input-output-logger's own line for the response.
+      expect(skip.emitted.stdout).toContainEqual({ response: expect.objectContaining({ reason: 'tick-done' }) });
     });
 
     it('leaseGuard registered first, injectLambdaContext after it: the skip still closes its subsegment and logs its own request id', async () => {
