@@ -55,7 +55,7 @@ export const TWO_REGIONS: readonly RegionSpec[] = [
 
 /** A per-tick job tuned for seconds-long schedules: a short margin, so a dead holder's lease ends soon. */
 export function fleetJob(job: string, overrides: Partial<FleetJobConfig> = {}): FleetJobConfig {
-  return { job, leaseMarginMs: 500, retry: FAST_RETRY, releaseTimeoutMs: 2000, ...overrides };
+  return { job, leaseMarginMs: 500, retry: FAST_RETRY, releaseTimeoutMs: 300, ...overrides };
 }
 
 export async function runFleet(

@@ -24,6 +24,7 @@ import { sqlModes } from './sql-modes.js';
 import { staleSuccess, staleSuccessControl } from './stale-success.js';
 import { unansweredClaim, unansweredClaimControl } from './unanswered-claim.js';
 import { withLeaseScenario } from './with-lease.js';
+import { withLeaseSlowAnswer, withLeaseSlowAnswerControl } from './with-lease-slow-answer.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   duplicates,
@@ -55,4 +56,6 @@ export const SCENARIOS: readonly Scenario[] = [
   unansweredClaimControl,
   edgeHoles,
   edgeHolesControl,
+  withLeaseSlowAnswer,
+  withLeaseSlowAnswerControl,
 ];
