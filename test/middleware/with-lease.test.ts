@@ -25,7 +25,8 @@ describe('withLease (outside Lambda)', () => {
   afterAll(() => executor.close());
 
   it('runs the function under the lease, renews it while it runs, and releases it after', async () => {
-    const result = await withLease({ job: 'compact', leaseMs: 600, renewEveryMs: 100, ...quiet() }, async (lease) => {
+    // A lease long enough that a loaded machine's late renewal never loses it mid-test.
+    const result = await withLease({ job: 'compact', leaseMs: 6_000, renewEveryMs: 100, ...quiet() }, async (lease) => {
       const first = (await store.inspect('compact'))!.version;
       await until(async () => (await store.inspect('compact'))!.version >= first + 2, { what: 'two renewals' });
       expect(lease.signal.aborted).toBe(false);
