@@ -332,7 +332,7 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
   });
 
   describe('log levels', () => {
-    it('won, succeeded and ordinary skips are INFO; a failed run is ERROR', async () => {
+    it('won, succeeded and ordinary skips are INFO; an invalid event WARN; a failed run ERROR', async () => {
       const name = job('levels');
       const tools = powertools();
       let calls = 0;
@@ -357,6 +357,8 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
         ['failed', 'ERROR'],
       ]);
       expect((skip.result as LeaseSkipped).reason).toBe('tick-done');
+      const invalid = await invoke(handler, { scheduledTime: 'yesterday' });
+      expect(levels(invalid)).toEqual([['skipped', 'WARN']]);
     });
   });
 });
