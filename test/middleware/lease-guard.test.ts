@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULTS } from '../../src/constants.js';
 import { LeaseGuardConfigError, LeaseUnavailableError, StoreErrorKind } from '../../src/errors.js';
 import type { LeaseStore } from '../../src/lease/lease-store.js';
 import { migrate } from '../../src/lease/schema.js';
@@ -177,6 +178,10 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       const state = await inspector.inspect(job);
       expect(state).toMatchObject({ held: true, failures: 1, holder: null, tickDone: null });
       expect(state!.leaseUntil.getTime() - state!.dbNow.getTime()).toBeGreaterThan(9_000);
+      // …and no longer: on the database clock, at most the 2 s the invocation had plus the margin.
+      expect(state!.leaseUntil.getTime() - state!.claimedAt!.getTime()).toBeLessThanOrEqual(
+        2_000 + DEFAULTS.leaseMarginMs,
+      );
       const other = guarded({ job });
       expect(await other.handler(schedulerEvent(currentTick()), lambdaContext())).toMatchObject({ reason: 'held' });
       expect(exit).toHaveBeenCalledTimes(1);
