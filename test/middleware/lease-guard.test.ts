@@ -276,15 +276,16 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       expect(seen.lines.at(-1)?.fields.attempts).toBe(1);
     });
 
-    it('logs a failed release, never throws it, and returns the body’s result', async () => {
+    it('retries a failed success release, records the tick and returns the body’s result', async () => {
       const job = uniqueJob('release-fails');
       const { handler, seen } = guarded({ job });
+      const before = executor.injected;
+      const tick = currentTick();
       executor.plan({ match: /tick_done = CASE/, times: 1, when: 'before' });
-      expect(await handler(schedulerEvent(currentTick()), lambdaContext())).toEqual({ done: 1 });
-      expect(seen.lines.at(-1)).toMatchObject({
-        level: 'warn',
-        fields: { outcome: 'succeeded', releaseError: expect.stringContaining('injected') },
-      });
+      expect(await handler(schedulerEvent(tick), lambdaContext())).toEqual({ done: 1 });
+      expect(executor.injected).toBe(before + 1);
+      expect(await inspector.inspect(job)).toMatchObject({ held: false, tickDone: tick });
+      expect(seen.lines.at(-1)).toMatchObject({ level: 'info', fields: { outcome: 'succeeded' } });
     });
 
     it('keeps the body’s error when the release after it fails too', async () => {

@@ -100,10 +100,11 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
         const handler = serializerFirst
           ? middy(body).use(serializer).use(injectLambdaContext(tools.logger))
           : middy(body).use(injectLambdaContext(tools.logger)).use(serializer);
-        const event = schedulerEvent(currentTick());
+        const tick = currentTick();
+        const event = schedulerEvent(tick);
         const first = await invoke(handler, event);
         expect(first.error).toBeInstanceOf(TypeError);
-        expect(await inspector.inspect(name)).toMatchObject({ held: false, tickDone: currentTick(), failures: 0 });
+        expect(await inspector.inspect(name)).toMatchObject({ held: false, tickDone: tick, failures: 0 });
         const retry = await invoke(handler, event);
         expect(JSON.parse(retry.result as string)).toMatchObject({ status: 'skipped', reason: 'tick-done' });
         expect(runs).toBe(1);
@@ -144,9 +145,10 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
           return 'sent';
         }),
       ).use(logMetrics(tools.metrics, { throwOnEmptyMetrics: true }));
-      const first = await invoke(handler, schedulerEvent(currentTick(-1)));
+      const tick = currentTick(-1);
+      const first = await invoke(handler, schedulerEvent(tick));
       expect((first.error as Error).message).toMatch(/metrics/i);
-      expect(await inspector.inspect(name)).toMatchObject({ held: false, tickDone: currentTick(-1) });
+      expect(await inspector.inspect(name)).toMatchObject({ held: false, tickDone: tick });
       await invoke(handler, schedulerEvent(currentTick()));
       expect(runs).toBe(2);
     });
@@ -189,9 +191,10 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
       const handler = middy(async () => 'sent')
         .use(logMetrics(tools.metrics, { throwOnEmptyMetrics: true }))
         .use(leaseGuard(guardOptions(name, tools)));
-      const first = await invoke(handler, schedulerEvent(currentTick()));
+      const tick = currentTick();
+      const first = await invoke(handler, schedulerEvent(tick));
       expect(first.error).toBeDefined();
-      expect(await inspector.inspect(name)).toMatchObject({ held: false, tickDone: currentTick() });
+      expect(await inspector.inspect(name)).toMatchObject({ held: false, tickDone: tick });
     });
 
     it('an onError that answers: the failure is recorded and the lease freed', async () => {
@@ -343,9 +346,10 @@ describe.each(cores)('lease-guard in real middy stacks (%s)', (_, middy) => {
           return 'sent';
         }),
       );
-      const ok = await invoke(handler, schedulerEvent(currentTick(-2)));
-      const skip = await invoke(handler, schedulerEvent(currentTick(-2)));
-      const failed = await invoke(handler, schedulerEvent(currentTick(-1)));
+      const [earlier, later] = [currentTick(-2), currentTick(-1)];
+      const ok = await invoke(handler, schedulerEvent(earlier));
+      const skip = await invoke(handler, schedulerEvent(earlier));
+      const failed = await invoke(handler, schedulerEvent(later));
       const levels = (run: typeof ok) => guardLines(run.emitted).map((l) => [l.outcome, l.level]);
       expect(levels(ok)).toEqual([
         ['won', 'INFO'],
