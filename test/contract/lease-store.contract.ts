@@ -666,10 +666,22 @@ export function describeLeaseStoreContract(
         it('heals a deleted row on the next claim', async () => {
           const { executor, table } = sql();
           const j = job('deleted');
-          await store.claim({ job: j, holder: holder('a'), leaseMs: 30 });
+          const a = holder('a');
+          const first = await store.claim({ job: j, holder: a, leaseMs: MINUTE });
+          if (!first.acquired) throw new Error('claim lost');
+          await store.release({ job: j, holder: a, fence: first.fence, outcome: 'success' });
+          const old = holder('old');
+          const stale = await store.claim({ job: j, holder: old, leaseMs: MINUTE });
+          if (!stale.acquired) throw new Error('claim lost');
           await executor.execute({ sql: `DELETE FROM \`${table}\` WHERE job = :job`, params: { job: j } });
-          expect((await store.claim({ job: j, holder: holder('b'), leaseMs: MINUTE })).acquired).toBe(true);
-          expect((await store.inspect(j))?.held).toBe(true);
+          const b = holder('b');
+          const healed = await store.claim({ job: j, holder: b, leaseMs: MINUTE });
+          // The documented cost of deleting a row: the fence starts again from 1.
+          expect(healed).toEqual({ acquired: true, fence: 1 });
+          // The holder from before the delete is fenced out of the healed row: no renew, no release.
+          expect(await store.renew({ job: j, holder: old, fence: stale.fence, leaseMs: MINUTE })).toBe(false);
+          expect(await store.release({ job: j, holder: old, fence: stale.fence, outcome: 'success' })).toBe(false);
+          expect(await store.inspect(j)).toMatchObject({ held: true, holder: b, fence: 1 });
         });
 
         it("touches only its own job's row", async () => {

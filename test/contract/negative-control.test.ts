@@ -43,6 +43,7 @@ const MUST_FAIL = [
   'keeps the lease to its end on a failure whose body may still run, leaving the tick open',
   'refuses a newer tick while an older one still runs (never two at once)',
   'still excludes a second invocation of the owner while the first runs',
+  'refuses a live lease held by another attempt of the same invocation with its own reason',
   'loses no update of a non-atomic counter with 8 workers on 2 jobs',
   'keeps a live lease when a second store instance over the same table claims it',
 ];
