@@ -6,7 +6,8 @@
  *   npx cdk deploy --all                        # database, then the jobs in both regions
  *   npx cdk deploy --all -c scaleToZero=true    # let the cluster pause when idle
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { GuardedJobsStack } from '../stacks/guarded-jobs-stack.js';
 import { LeaseDatabaseStack } from '../stacks/lease-database-stack.js';
 
@@ -14,6 +15,8 @@ const PRIMARY_REGION = 'us-east-1';
 const JOB_REGIONS = ['us-east-1', 'eu-west-1'] as const;
 
 const app = new App();
+// The usual gate of companies that run CDK: every finding fails the synth unless acknowledged.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 const scaleToZero = String(app.node.tryGetContext('scaleToZero') ?? 'false') === 'true';
 
 const database = new LeaseDatabaseStack(app, 'LeaseGuardDatabase', {

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { Construct } from 'constructs';
@@ -51,6 +51,7 @@ export class LeaseDatabaseStack extends Stack {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
     });
+    acknowledgeExampleFindings(vpc, this.cluster);
     this.leaseTable = new LeaseTable(this, 'LeaseTable', { cluster: this.cluster, databaseName: LEASE_DATABASE });
     this.leaseDatabase = this.leaseTable.leaseDatabase;
     this.watchdog = new LeaseWatchdog(this, 'Watchdog', { database: this.leaseDatabase });
@@ -82,4 +83,43 @@ export class LeaseDatabaseStack extends Stack {
       tableName: this.leaseDatabase.tableName,
     });
   }
+}
+
+/**
+ * cdk-nag (AwsSolutions) findings on the example's own VPC and cluster, acknowledged with reasons.
+ * A production database stack would more likely fix several of them (deletion protection, rotation).
+ */
+function acknowledgeExampleFindings(vpc: ec2.Vpc, cluster: rds.DatabaseCluster): void {
+  const acknowledge = (scope: Construct, id: string, reason: string) =>
+    Validations.of(scope).acknowledge({ id, reason });
+  acknowledge(
+    vpc,
+    'AwsSolutions-VPC7',
+    'Isolated subnets only, no NAT, no internet gateway, nothing in the VPC but the cluster: there is no traffic flow to log.',
+  );
+  acknowledge(
+    cluster,
+    'AwsSolutions-RDS6',
+    'Nothing connects to the cluster over the network: lease-guard uses the Data API with Secrets Manager credentials.',
+  );
+  acknowledge(
+    cluster,
+    'AwsSolutions-RDS10',
+    'An example meant to be destroyed with cdk destroy; enable deletion protection for real data.',
+  );
+  acknowledge(
+    cluster,
+    'AwsSolutions-RDS11',
+    'The port is unreachable anyway: isolated subnets and no ingress rule; clients use the Data API.',
+  );
+  acknowledge(
+    cluster,
+    'AwsSolutions-RDS14',
+    'The lease table is operational state, rebuilt by the next claims; point-in-time restore covers the rest.',
+  );
+  acknowledge(
+    cluster,
+    'AwsSolutions-SMG4',
+    'The admin secret is used only at deploy time by the migration; rotating it needs a rotation function with a network path to the cluster, which this example leaves out.',
+  );
 }

@@ -67,7 +67,10 @@ export class LeaseDatabase {
 
   /** A cluster known by its ARNs: in another stack, region or account. */
   static fromArns(arns: LeaseDatabaseArns): LeaseDatabase {
-    const region = arns.region ?? Arn.split(arns.clusterArn, ArnFormat.COLON_RESOURCE_NAME).region ?? '';
+    // Read without Arn.split, which throws on a malformed ARN before check() can name the construct.
+    const region =
+      arns.region ??
+      (Token.isUnresolved(arns.clusterArn) ? '' : (/^arn:[^:]+:rds:([^:]*):/.exec(arns.clusterArn)?.[1] ?? ''));
     return new LeaseDatabase(
       arns.clusterArn,
       arns.secretArn,
@@ -138,7 +141,7 @@ export class LeaseDatabase {
       KEY_ARN,
       'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
     );
-    if (Token.isUnresolved(this.region)) {
+    if (this.region === '') {
       throw constructError(
         scope,
         'the cluster region cannot be read from a clusterArn that is a token: pass region to LeaseDatabase.fromArns.',

@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -12,7 +13,7 @@ import type { LeaseDatabase } from './database.js';
 import { constructError } from './errors.js';
 import { checkRuntime, createGuardedFunction, type GuardedFunctionProps } from './guarded-function.js';
 import { JobMonitoring, type JobMonitoringProps } from './job-monitoring.js';
-import { suppressDeadLetterQueueFindings } from './nag.js';
+import { acknowledgeDeadLetterQueue, acknowledgeFunction, acknowledgeInvokeRole } from './nag.js';
 
 /** Ticks older than this are refused by the middleware as stale, so retrying longer is wasted. */
 const STALE_AFTER = Duration.millis(DEFAULTS.maxTickAgeMs);
@@ -173,7 +174,7 @@ export class GuardedSchedule extends Construct {
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
       });
-      suppressDeadLetterQueueFindings(queue);
+      acknowledgeDeadLetterQueue(queue);
       this.deadLetterQueue = queue;
     }
     // Lambda's own queue: retries of failed runs, then the event goes to the same dead-letter queue.
@@ -189,6 +190,11 @@ export class GuardedSchedule extends Construct {
         `the function already has an asynchronous-invoke configuration (${(error as Error).message}); remove its retryAttempts/maxEventAge/onFailure/onSuccess and use functionRetryAttempts and functionMaxEventAge here.`,
       );
     }
+    // Its own role rather than the stack's shared one, so its permissions and their cdk-nag
+    // acknowledgement stay with this construct.
+    const role = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+    });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `lease-guard job ${this.job}`,
       ...props.scheduleOptions,
@@ -201,8 +207,10 @@ export class GuardedSchedule extends Construct {
         retryAttempts: delivery.retryAttempts,
         maxEventAge: delivery.maxEventAge,
         deadLetterQueue: this.deadLetterQueue,
+        role,
       }),
     });
+    acknowledgeInvokeRole(role, this.lambdaFunction);
 
     this.monitoring = new JobMonitoring(this, 'Monitoring', {
       ...props,
@@ -231,10 +239,13 @@ export class GuardedSchedule extends Construct {
       for (const [name, value] of Object.entries(environment)) props.lambdaFunction.addEnvironment(name, value);
       return props.lambdaFunction;
     }
-    return createGuardedFunction(this, 'Function', props.entry as string, props.functionProps ?? {}, {
+    const fn = createGuardedFunction(this, 'Function', props.entry as string, props.functionProps ?? {}, {
       environment,
       description: `lease-guard job ${this.job}`,
     });
+    // Only for the function made here: a function you pass in keeps its own findings.
+    acknowledgeFunction(fn, { runtimeChosenByUser: props.functionProps?.runtime !== undefined });
+    return fn;
   }
 
   /** A metric the middleware emits for this job, in this region (names in `METRICS`). */

@@ -13,7 +13,7 @@ import { LeaseDatabase } from './database.js';
 import { constructError } from './errors.js';
 import { HANDLER_RUNTIME, handlerCode } from './handler-code.js';
 import { literalIdentifier } from './literal-identifier.js';
-import { suppressFrameworkFindings, suppressFunctionFindings } from './nag.js';
+import { acknowledgeFunction, acknowledgeLeaseUserSecret, acknowledgeProvider } from './nag.js';
 
 export interface LeaseTableProps {
   /** The Aurora MySQL cluster, with the Data API enabled (`enableDataApi: true`). */
@@ -94,6 +94,7 @@ export class LeaseTable extends Construct {
       grantSql = leaseUserGrantSql({ user: username, database: this.databaseName, table: this.tableName });
       // RDS's default exclusions keep quotes, backslashes and @ out of the password.
       this.userSecret = new rds.DatabaseSecret(this, 'UserSecret', { username, masterSecret: adminSecret });
+      acknowledgeLeaseUserSecret(this.userSecret);
     }
 
     this.migrateFunction = new lambda.Function(this, 'MigrateFunction', {
@@ -117,7 +118,7 @@ export class LeaseTable extends Construct {
     });
     admin.grantLeaseAccess(this.migrateFunction);
     this.userSecret?.grantRead(this.migrateFunction);
-    suppressFunctionFindings(this.migrateFunction);
+    acknowledgeFunction(this.migrateFunction, { runtimeChosenByUser: false });
 
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.migrateFunction,
@@ -125,7 +126,7 @@ export class LeaseTable extends Construct {
         retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       }),
     });
-    suppressFrameworkFindings(provider);
+    acknowledgeProvider(provider, this.migrateFunction);
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::LeaseGuardTable',

@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -10,7 +11,7 @@ import { assertJobName } from '../lease/names.js';
 import type { LeaseDatabase } from './database.js';
 import { constructError } from './errors.js';
 import { HANDLER_RUNTIME, handlerCode } from './handler-code.js';
-import { suppressFunctionFindings } from './nag.js';
+import { acknowledgeFunction, acknowledgeInvokeRole } from './nag.js';
 
 export interface LeaseWatchdogProps {
   /** The lease table to watch; deploy the watchdog in the database's region. */
@@ -83,13 +84,17 @@ export class LeaseWatchdog extends Construct {
       logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
     });
     props.database.grantLeaseAccess(this.lambdaFunction);
-    suppressFunctionFindings(this.lambdaFunction);
+    acknowledgeFunction(this.lambdaFunction, { runtimeChosenByUser: false });
+    const role = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+    });
     new scheduler.Schedule(this, 'Schedule', {
       description: 'lease-guard watchdog',
       schedule: scheduler.ScheduleExpression.rate(this.interval),
       // A missed watchdog run is only a gap in the metric; no retries, no dead-letter queue.
-      target: new targets.LambdaInvoke(this.lambdaFunction, { retryAttempts: 0 }),
+      target: new targets.LambdaInvoke(this.lambdaFunction, { retryAttempts: 0, role }),
     });
+    acknowledgeInvokeRole(role, this.lambdaFunction);
     this.lambdaFunction.configureAsyncInvoke({ retryAttempts: 0 });
 
     const period = Duration.minutes(Math.max(minutes, 5) * 3);
