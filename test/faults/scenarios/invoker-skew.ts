@@ -1,9 +1,12 @@
 /**
  * F7: the invokers' wall clocks are skewed by minutes (the fleet's clock-skew preload moves
  * `Date` in a region's workers; the monotonic clock stays true). Each tick goes to a baseline
- * region and to regions five minutes behind and ahead, one of them a little earlier so every
- * region wins some ticks. The results must be the baseline's: the guard reads only the database
- * clock and monotonic durations.
+ * region and to regions five minutes behind and ahead. Each tick has a favoured region, which is
+ * invoked first; the others only once its body has started, and the next tick only once this
+ * one's invocations ended (awaited conditions, not a head start a loaded machine can eat), so
+ * every region, skewed ones included, must win its ticks.
+ * The results must be the baseline's: the guard reads only the database clock and monotonic
+ * durations.
  */
 import { scheduledRuleEvent } from '../../../src/fleet/events.js';
 import { RegisterVariant } from '../../../src/fleet/history.js';
@@ -20,8 +23,6 @@ const REGIONS = [
 ] as const;
 const TICK_EVERY_MS = 800;
 const TIMEOUT_MS = 2000;
-/** The tick's favoured region is invoked this much earlier, so it usually wins. */
-const HEAD_START_MS = 80;
 /** A worker's measured offset may differ from its skew by its start-up time, not by minutes. */
 const OFFSET_TOLERANCE_MS = 5000;
 
@@ -55,21 +56,31 @@ export const invokerSkew: Scenario = {
         }
         const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
         const items: ScheduleItem[] = [];
+        // Each tick once the previous one's invocations have ended, so no tick can overtake another
+        // however slowly this machine runs them (every tick must run: strict liveness below).
+        let previous: Promise<unknown> = Promise.resolve();
         ticks.forEach((tick, index) => {
-          const at = 200 + index * TICK_EVERY_MS;
           const favoured = REGIONS[index % REGIONS.length]?.name;
-          items.push(
-            ...deliverEachRegion(at, tick, {
-              job: job.job,
-              regions: REGIONS,
-              timeoutMs: TIMEOUT_MS,
-              // Skewed regions get scheduled rules' events: their `time` comes from the event, never the clock.
-              event: (region) =>
-                region.clockSkewMs === 0 ? undefined : scheduledRuleEvent(tick, region.name, random.int(0, 99)),
-              delayMs: (region) => (region.name === favoured ? 0 : HEAD_START_MS) + random.int(0, 10),
-              body: () => ({ bodyMs: random.int(100, 250), registerDelayMs: random.int(0, 30) }),
-            }),
-          );
+          const requests = deliverEachRegion(200 + index * TICK_EVERY_MS, tick, {
+            job: job.job,
+            regions: REGIONS,
+            timeoutMs: TIMEOUT_MS,
+            // Skewed regions get scheduled rules' events: their `time` comes from the event, never the clock.
+            event: (region) =>
+              region.clockSkewMs === 0 ? undefined : scheduledRuleEvent(tick, region.name, random.int(0, 99)),
+            delayMs: () => 0,
+            body: () => ({ bodyMs: random.int(100, 250), registerDelayMs: random.int(0, 30) }),
+          }).flatMap((item) => (item.kind === 'invoke' ? [item.request] : []));
+          const after = previous;
+          const done = (async () => {
+            await after;
+            const first = await supervisor.dispatch(requests.find((request) => request.region === favoured)!);
+            if (first) await Promise.race([first.bodyStarted, first.done]);
+            const others = requests.filter((request) => request.region !== favoured).map((r) => supervisor.invoke(r));
+            await Promise.all([first?.done, ...others]);
+          })();
+          previous = done.catch(() => undefined);
+          items.push({ kind: 'step', atMs: 200 + index * TICK_EVERY_MS, run: () => done });
         });
         await runFleetSchedule(fleet, { items, settleTimeoutMs: 20_000 });
       },
