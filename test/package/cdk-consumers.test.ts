@@ -1,19 +1,10 @@
 import { execFile } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packedTarball, REPO } from '../support/pack.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -31,7 +22,6 @@ async function run(
     throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
   }
 }
-const REPO = resolve(import.meta.dirname, '../..');
 const MODULES = join(REPO, 'node_modules');
 const TSC = join(MODULES, 'typescript/bin/tsc');
 /** Offline and quiet, as a CI machine runs the CDK. */
@@ -104,25 +94,9 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
   let tarball: string;
 
   beforeAll(async () => {
-    // Pack from a copy, so the build does not replace this checkout's dist/ under other tests.
-    const stage = join(root, 'stage');
-    mkdirSync(stage);
-    for (const name of [
-      'package.json',
-      'tsconfig.json',
-      'tsconfig.build.json',
-      'README.md',
-      'LICENSE',
-      'src',
-      'scripts',
-      'bin',
-    ]) {
-      if (existsSync(join(REPO, name))) cpSync(join(REPO, name), join(stage, name), { recursive: true });
-    }
-    symlinkSync(MODULES, join(stage, 'node_modules'), 'dir');
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', root], { cwd: stage, env: ENV });
-    tarball = join(root, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
-  }, 240_000);
+    // The run's one npm pack (its prepack build included), made from a copy of this checkout.
+    tarball = (await packedTarball()).tarball;
+  }, 300_000);
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
