@@ -15,5 +15,5 @@ export async function syncFromUpstream(_event: unknown, context: LeaseGuardConte
 }
 
 export const handler = middy<unknown, unknown, Error, LeaseGuardContext>({ timeoutEarlyInMillis: 2_000 })
-  .use(leaseGuard({ job: 'leader-sync', affinity: { failoverAfterMs: 15 * 60_000 } }))
+  .use(leaseGuard({ job: 'leader-sync', affinity: { failoverAfterMs: 15 * 60_000 }, requireTick: true }))
   .handler(syncFromUpstream);

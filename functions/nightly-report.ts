@@ -17,5 +17,6 @@ export async function buildReport(_event: unknown, context: LeaseGuardContext): 
 }
 
 export const handler = middy<unknown, unknown, Error, LeaseGuardContext>({ timeoutEarlyInMillis: 2_000 })
-  .use(leaseGuard({ job: 'nightly-report', minHoldMs: 30_000 }))
+  // GuardedSchedule puts the tick in every event: one without it is not from the schedule.
+  .use(leaseGuard({ job: 'nightly-report', minHoldMs: 30_000, requireTick: true }))
   .handler(buildReport);
