@@ -51,7 +51,7 @@ export async function claimWithRetry(
       return { kind: 'decided', result, attempts: attempt, latencyMs: performance.now() - started, sentAt };
     } catch (error) {
       if (!(error instanceof LeaseStoreError)) throw error;
-      const delay = random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      const delay = backoffDelay(policy, attempt, random);
       // Leave room for at least a short attempt after the wait, or stop now.
       if (!error.retryable || left() - delay < Math.min(50, policy.attemptTimeoutMs)) {
         return { kind: 'unavailable', error, attempts: attempt, latencyMs: performance.now() - started };
@@ -59,4 +59,9 @@ export async function claimWithRetry(
       await sleep(delay);
     }
   }
+}
+
+/** Full-jitter exponential backoff after the given attempt. */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
+  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseStoreError } from '../errors.js';
-import type { RetryPolicy } from './claim-with-retry.js';
+import { backoffDelay, type RetryPolicy } from './claim-with-retry.js';
 import type { LeaseStore, ReleaseRequest } from './lease-store.js';
 
 export type ReleaseOutcome =
@@ -19,7 +19,7 @@ export type ReleaseOutcome =
 export async function releaseWithRetry(
   store: LeaseStore,
   request: ReleaseRequest,
-  policy: Omit<RetryPolicy, 'attemptTimeoutMs'> & { readonly attemptTimeoutMs: number },
+  policy: RetryPolicy,
 ): Promise<ReleaseOutcome> {
   const started = performance.now();
   const random = policy.random ?? Math.random;
@@ -30,7 +30,7 @@ export async function releaseWithRetry(
       const released = await store.release(request, { signal: AbortSignal.timeout(timeoutMs) });
       return { kind: released ? 'released' : 'stale', attempts: attempt };
     } catch (error) {
-      const delay = random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      const delay = backoffDelay(policy, attempt, random);
       const retryable = error instanceof LeaseStoreError && error.retryable;
       if (!retryable || left() - delay < Math.min(50, policy.attemptTimeoutMs)) {
         return { kind: 'unrecorded', attempts: attempt, error };

@@ -75,7 +75,8 @@ function misplacedTick(event: Record<string, unknown>): string | undefined {
   const field =
     found(event, '') ??
     (isRecord(event.detail) ? found(event.detail, 'detail.') : undefined) ??
-    ('time' in event ? 'time' : undefined);
+    // Every EventBridge envelope has a `time`; only a bare one looks like a misplaced tick.
+    ('time' in event && !('detail-type' in event) ? 'time' : undefined);
   if (field === undefined) return undefined;
   return `the event has ${field} but no tick lease-guard reads (top-level scheduledTime, or a scheduled rule's time): it runs lease-only. Pass the scheduled time as the top-level scheduledTime, give a tick function, or set requireTick to refuse such events`;
 }

@@ -109,6 +109,13 @@ describe('the guard over the in-memory store', () => {
     expect(lenient.seen.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
   });
 
+  it('runs other EventBridge events lease-only without a warning (every envelope has a time)', async () => {
+    const { guard, seen } = guardWith();
+    const order = { source: 'shop.orders', 'detail-type': 'Order Placed', time: new Date().toISOString(), detail: {} };
+    expect(await guard.claim({ event: order })).toHaveProperty('won');
+    expect(seen.lines.filter((line) => line.level === 'warn')).toHaveLength(0);
+  });
+
   it('fails a retry of the same request while its earlier attempt holds the lease', async () => {
     const { guard } = guardWith({ onUnavailable: 'skip' });
     const event = scheduled(thisMinute());
