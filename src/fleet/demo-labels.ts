@@ -21,6 +21,8 @@ export function outcomeLabel(record: InvocationRecord): string {
     case InvocationOutcome.SKIPPED:
       return `skip ${record.reason}`;
     case InvocationOutcome.KILLED:
+      // The guard ends the environment of a body it gave up (exit 1); Lambda's hard timeout is a SIGKILL.
+      if (record.reason?.startsWith('exit') && record.bodyStartObs !== null) return `given up mid-run #${record.fence}`;
       if (record.reason !== 'timeout') return `killed (${record.reason})`;
       return record.bodyStartObs === null ? 'killed at deadline' : `killed mid-run #${record.fence}`;
     case InvocationOutcome.FAILED:

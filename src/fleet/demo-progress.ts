@@ -32,6 +32,8 @@ export function createDemoProgress(
   );
   const dark: DroppedDelivery[] = [];
   const width = String(plan.ticks.length).length;
+  /** Tick lines go out in tick order: a tick that settles before an earlier one waits for it. */
+  let nextToPrint = 0;
 
   function jobPart(job: string, records: readonly InvocationRecord[], tick: string): string {
     const mine = records.filter((record) => record.job === job);
@@ -67,7 +69,7 @@ export function createDemoProgress(
     const k = tick === null ? undefined : tickIndex.get(tick);
     if (k === undefined || !isTickDelivery(delivery, attempt)) return false;
     waiting[k] = (waiting[k] ?? 1) - 1;
-    if (waiting[k] === 0) printTick(k);
+    while (nextToPrint < plan.ticks.length && waiting[nextToPrint] === 0) printTick(nextToPrint++);
     return true;
   }
 

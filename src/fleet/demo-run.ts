@@ -9,8 +9,8 @@ import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseGuardConfigError, LeaseGuardError } from '../errors.js';
-import { redact } from '../local/data-api/database.js';
 import { type CheckReport, checkHistory } from './checker.js';
+import { type DemoBackendOptions, startDemoBackend } from './demo-backend.js';
 import { renderDemoHtml } from './demo-html.js';
 import { signedMinutes } from './demo-labels.js';
 import { createDemoProgress } from './demo-progress.js';
@@ -26,7 +26,6 @@ import {
 } from './demo-scenario.js';
 import { type DemoFaultSummary, type DemoSummary, renderSummary, summarizeDemo } from './demo-summary.js';
 import { type DroppedDelivery, renderTimeline } from './demo-timeline.js';
-import { startFleetEnvironment } from './environment.js';
 import {
   createHistory,
   FORBIDDEN_DELIVERIES,
@@ -36,7 +35,6 @@ import {
   observerNow,
 } from './history.js';
 import { createNemeses, DataApiFault, leaseStatements, type Nemeses } from './nemeses.js';
-import { readRegister, resetRegister } from './register.js';
 import { runSchedule, type ScheduleItem } from './run-schedule.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
@@ -49,6 +47,13 @@ export interface DemoOptions {
   readonly seed?: number;
   /** An existing database to use instead of LEASE_GUARD_MYSQL_URL or a throwaway server. */
   readonly mysqlUrl?: string;
+  /**
+   * `auto`: SQL where a server is found or can be installed, else the in-memory store (said in one
+   * line). `memory`: the in-memory store. @default 'auto'
+   */
+  readonly store?: DemoBackendOptions['store'];
+  /** How the SQL side starts (tests replace it to play a machine without MariaDB). @default startFleetEnvironment */
+  readonly startSql?: DemoBackendOptions['startSql'];
   /** Also write the timeline as a self-contained HTML page here. */
   readonly htmlPath?: string;
   /** Aborting stops the run and cleans up; `runDemo` then rejects with DemoInterruptedError. */
@@ -96,25 +101,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const began = observerNow();
 
   print(`lease-guard demo: seed ${seed} (the same seed replays the same schedule of duplicates and faults)`);
-  const environment = await startFleetEnvironment({
-    table: DEMO_TABLE,
-    ...(options.mysqlUrl ? { mysqlUrl: options.mysqlUrl } : {}),
+  const backend = await startDemoBackend({
+    mysqlUrl: options.mysqlUrl,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.startSql ? { startSql: options.startSql } : {}),
   });
   try {
-    const database = environment.throwaway ? 'throwaway' : 'external';
-    print(
-      `database: ${environment.throwaway ? `throwaway ${environment.throwaway.flavor} (pid ${environment.throwaway.pid})` : redact(new URL(environment.mysqlUrl))}, lease table ${DEMO_TABLE}; local Data API at ${environment.dataApi.url}`,
-    );
-    // A reused database starts clean: the demo's own rows only.
-    await environment.executor.execute({
-      sql: `DELETE FROM ${DEMO_TABLE} WHERE job IN (:report, :sync)`,
-      params: { report: DEMO_JOBS.REPORT, sync: DEMO_JOBS.SYNC },
-    });
-    await resetRegister(environment.executor, DEMO_JOBS.REPORT);
-    const plan = buildDemoPlan({ ticks, regions: regionCount, seed }, await environment.databaseNow());
+    const { database } = backend;
+    print(backend.description);
+    await backend.reset();
+    const planned = buildDemoPlan({ ticks, regions: regionCount, seed }, await backend.databaseNow());
+    // Without SQL there is no register table to fence.
+    const plan: DemoPlan =
+      database === 'memory' ? { ...planned, jobs: planned.jobs.map((job) => ({ ...job, register: null })) } : planned;
     const history = createHistory(fleetJobs(plan.jobs));
     const supervisor = createSupervisor({
-      env: environment.workerEnv,
+      env: backend.workerEnv,
+      ...(backend.store ? { store: backend.store } : {}),
       regions: plan.regions.map((region) => ({
         name: region.name,
         workers: WARM_WORKERS_PER_REGION,
@@ -128,8 +131,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const nemeses = createNemeses({
       history,
       supervisor,
-      database: environment.throwaway,
-      dataApi: environment.dataApi,
+      database: backend.throwaway,
+      ...(backend.dataApi ? { dataApi: backend.dataApi } : {}),
     });
     const skews = plan.regions
       .filter((region) => region.clockSkewMs !== 0)
@@ -155,7 +158,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       });
       print(`regions: ${clocks.join(', ')}`);
       print(
-        `jobs: ${DEMO_JOBS.REPORT} per tick (fenced register), ${DEMO_JOBS.SYNC} affinity; ${plan.ticks.length} ticks one ${plan.granularityMs >= 60_000 ? 'minute' : 'second'} apart, delivered about a second apart`,
+        `jobs: ${DEMO_JOBS.REPORT} per tick${database === 'memory' ? '' : ' (fenced register)'}, ${DEMO_JOBS.SYNC} affinity; ${plan.ticks.length} ticks one ${plan.granularityMs >= 60_000 ? 'minute' : 'second'} apart, delivered about a second apart`,
       );
       const progress = createDemoProgress(plan, history, print);
       const items: ScheduleItem[] = [
@@ -178,7 +181,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           (fault): ScheduleItem => ({
             kind: 'step',
             atMs: fault.atMs,
-            run: () => applyFault(fault, { plan, supervisor, nemeses, history, faults, dark, print: progress.fault }),
+            run: () =>
+              applyFault(fault, {
+                plan,
+                supervisor,
+                nemeses,
+                history,
+                faults,
+                dark,
+                dataApi: backend.dataApi !== null,
+                print: progress.fault,
+              }),
           }),
         ),
       ];
@@ -202,7 +215,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           cause: run.errors[0],
         });
       }
-      history.recordRegister(DEMO_JOBS.REPORT, await readRegister(environment.executor, DEMO_JOBS.REPORT));
+      const register = await backend.readRegister();
+      if (register) history.recordRegister(DEMO_JOBS.REPORT, register);
     } finally {
       nemeses.heal();
       for (const end of skews) end();
@@ -233,7 +247,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     return { summary, report, history: snapshot, plan, htmlPath };
   } finally {
-    await environment.stop();
+    await backend.stop();
   }
 }
 
@@ -245,6 +259,8 @@ interface FaultContext {
   readonly faults: DemoFaultSummary[];
   /** The region taken dark, until it is back. */
   readonly dark: { region: string | null };
+  /** Whether the Data API (and SQL behind it) is there to fault. */
+  readonly dataApi: boolean;
   readonly print: (text: string) => void;
 }
 
@@ -264,6 +280,10 @@ async function applyFault(fault: PlannedFault, context: FaultContext): Promise<v
       note(true, fault.label);
       return;
     case DemoFault.LOST_RESPONSE: {
+      if (!context.dataApi) {
+        note(false, `${fault.label}: skipped, it needs the local Data API (the demo runs on the in-memory store)`);
+        return;
+      }
       const lost = nemeses.dataApiFault(DataApiFault.LOST_RESPONSE, { match: claim, count: 1 }, 'claims');
       const waited = new AbortController();
       const hit = await Promise.race([
@@ -276,12 +296,19 @@ async function applyFault(fault: PlannedFault, context: FaultContext): Promise<v
       return;
     }
     case DemoFault.RESUMING:
+      if (!context.dataApi) {
+        note(false, `${fault.label}: skipped, it needs the local Data API (the demo runs on the in-memory store)`);
+        return;
+      }
       nemeses.dataApiFault(DataApiFault.RESUMING, { match: claim, forMs: fault.durationMs ?? 0 }, 'claims');
       note(true, fault.label);
       return;
     case DemoFault.PAUSE_DATABASE:
       if (!nemeses.canHitDatabase) {
-        note(false, `${fault.label}: skipped, it needs the throwaway database (not an external one)`);
+        note(
+          false,
+          `${fault.label}: skipped, it needs the throwaway database (${context.dataApi ? 'not an external one' : 'the demo runs on the in-memory store'})`,
+        );
         return;
       }
       note(true, fault.label);

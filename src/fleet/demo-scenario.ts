@@ -57,14 +57,15 @@ const JITTER_MS = 150;
 const TIMEOUT_MS = 2000;
 const LEASE_MARGIN_MS = 300;
 /**
- * Lambda's retries (about 1 and 2 minutes, compressed). The first comes after the killed
- * holder's lease (timeout + margin) has run out, so it runs the tick.
+ * Lambda's retries (about 1 and 2 minutes, compressed). The overlong body is given up by the guard
+ * `releaseTimeoutMs` + 250 ms before its deadline (0.75 s in), which ends the worker; the lease is
+ * kept to its end (timeout + margin, 2.3 s). The first retry comes after that, so it runs the tick.
  */
-const RETRY_DELAYS_MS = [600, 1200] as const;
+const RETRY_DELAYS_MS = [1800, 2400] as const;
 const RETRY_BODY_MS = 150;
 const KILLED_BODY_MS = 3500;
 /** After the kill tick: the deadline, the retry's wait and its run, before the next tick. */
-const KILL_GAP_MS = 1900;
+const KILL_GAP_MS = 2400;
 const PAUSE_MS = 1000;
 const PAUSE_GAP_MS = 1300;
 /**
@@ -196,7 +197,7 @@ export function buildDemoPlan(options: DemoPlanOptions, databaseNow: Date): Demo
       tickIndex: kill,
       atMs: at(kill),
       durationMs: null,
-      label: `${DEMO_JOBS.REPORT}'s body outlives the ${TIMEOUT_MS / SECOND} s timeout: its holder is SIGKILLed mid-run`,
+      label: `${DEMO_JOBS.REPORT}'s body outlives the ${TIMEOUT_MS / SECOND} s timeout: the guard gives it up before the deadline, keeps its lease to the end and ends the worker`,
     },
     {
       kind: DemoFault.LOST_RESPONSE,

@@ -49,7 +49,7 @@ export interface DemoSummary {
   readonly ticks: number;
   readonly tickGranularity: 'minute' | 'second';
   readonly regions: readonly string[];
-  readonly database: 'throwaway' | 'external';
+  readonly database: 'throwaway' | 'external' | 'memory';
   readonly durationMs: number;
   /** Stale, forged and replayed events delivered; none may run. */
   readonly forbiddenDeliveries: number;
@@ -72,7 +72,7 @@ export interface DemoRunFacts {
   readonly tickCount: number;
   readonly granularityMs: number;
   readonly regions: readonly string[];
-  readonly database: 'throwaway' | 'external';
+  readonly database: 'throwaway' | 'external' | 'memory';
   readonly durationMs: number;
   readonly forbiddenDeliveries: number;
   readonly faults: readonly DemoFaultSummary[];

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import middy from '@middy/core';
+import type { LeaseStore } from '../lease/lease-store.js';
 import { leaseGuard } from '../middleware/lease-guard.js';
 import type { LeaseGuardLogger } from '../middleware/observe.js';
 import type { Lease, LeaseGuardContext, LeaseSkipped } from '../middleware/types.js';
@@ -34,6 +35,8 @@ export function createFleetHandler(
   config: FleetJobConfig,
   hooks: FleetJobHooks,
   registerExecutor: SqlExecutor | undefined,
+  /** A store to use instead of the Data API from the environment (the supervisor's, over IPC). */
+  store?: LeaseStore,
 ) {
   const variant = config.register ?? null;
   if (variant && !registerExecutor) throw new TypeError(`job ${config.job} uses the register but has no executor`);
@@ -82,6 +85,7 @@ export function createFleetHandler(
   }).use(
     leaseGuard<unknown, FleetRunResult>({
       job: config.job,
+      ...(store ? { store } : {}),
       affinity,
       logger: hooks.logger,
       metrics: false,

@@ -3,6 +3,7 @@
  * configuration a worker starts with. Plain JSON: the channel uses JSON serialization.
  */
 import type { RegisterVariant, RegisterWrite } from './history.js';
+import type { StoreCallMessage, StoreReplyMessage } from './ipc-store.js';
 
 /** One guarded function a worker hosts. */
 export interface FleetJobConfig {
@@ -44,6 +45,8 @@ export interface FleetJobConfig {
 export interface WorkerConfig {
   readonly region: string;
   readonly jobs: readonly FleetJobConfig[];
+  /** Where the guard's lease store is: the Data API (the default), or the supervisor's, over IPC. */
+  readonly store?: 'data-api' | 'supervisor';
 }
 
 /** What the body does in one invocation. */
@@ -64,7 +67,7 @@ export interface InvokeMessage {
   readonly body: BodyPlan;
 }
 
-export type SupervisorMessage = InvokeMessage;
+export type SupervisorMessage = InvokeMessage | StoreReplyMessage;
 
 /** How the handler answered. */
 export type HandlerAnswer =
@@ -80,7 +83,8 @@ export type WorkerMessage =
   | { readonly type: 'body-end'; readonly invocationId: string; readonly register: RegisterWrite | null }
   /** The guard's decision log line for the invocation (claim attempts, release problems). */
   | { readonly type: 'decision'; readonly invocationId: string; readonly attempts: number | null }
-  | { readonly type: 'finished'; readonly invocationId: string; readonly answer: HandlerAnswer };
+  | { readonly type: 'finished'; readonly invocationId: string; readonly answer: HandlerAnswer }
+  | StoreCallMessage;
 
 /** Environment variables the supervisor sets for a worker. */
 export const WORKER_ENV = {

@@ -10,6 +10,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { LeaseStore } from '../lease/lease-store.js';
 import {
   type Delivery,
   type HistoryRecorder,
@@ -18,6 +19,7 @@ import {
   observerNow,
   RegisterWrite,
 } from './history.js';
+import { answerStoreCall } from './ipc-store.js';
 import {
   type BodyPlan,
   type FleetJobConfig,
@@ -50,6 +52,8 @@ export interface SupervisorOptions {
   readonly queueTimeoutMs?: number;
   /** Notes for a human: unexpected worker deaths with their stderr. @default - none */
   readonly log?: (line: string) => void;
+  /** A lease store the workers' guards use over IPC (the demo's in-memory default). @default - the Data API in `env` */
+  readonly store?: LeaseStore;
 }
 
 export interface InvocationRequest {
@@ -193,7 +197,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
   /** Forks a worker; it joins the pool at once (counted against the limit) and is ready when this resolves. */
   function spawnWorker(region: RegionSpec): Promise<Slot> {
-    const config: WorkerConfig = { region: region.name, jobs: options.jobs };
+    const config: WorkerConfig = {
+      region: region.name,
+      jobs: options.jobs,
+      store: options.store ? 'supervisor' : 'data-api',
+    };
     const skew = region.clockSkewMs ?? 0;
     const child = fork(entry.file, [], {
       execArgv: [...entry.execArgv, ...(skew === 0 ? [] : ['--import', entry.skewPreload])],
@@ -355,6 +363,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   }
 
   function onMessage(slot: Slot, message: WorkerMessage): void {
+    if (message.type === 'store-call') {
+      if (!options.store) return;
+      answerStoreCall(options.store, message).then((reply) => {
+        if (slot.child.connected) slot.child.send(reply);
+      });
+      return;
+    }
     const running = slot.running;
     if (message.type === 'ready' || !running || running.invocationId !== message.invocationId) return;
     const at = observerNow();

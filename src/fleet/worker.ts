@@ -7,10 +7,12 @@ import type { LeaseSkipped } from '../middleware/types.js';
 import { createDataApiExecutor } from '../sql/data-api-executor.js';
 import { createFleetHandler, type FleetContext, type FleetJobHooks } from './fleet-job.js';
 import { sendToParent } from './ipc.js';
+import { createIpcLeaseStore } from './ipc-store.js';
 import { fleetLambdaContext } from './lambda-context.js';
 import {
   type HandlerAnswer,
   type InvokeMessage,
+  type SupervisorMessage,
   WORKER_ENV,
   type WorkerConfig,
   type WorkerMessage,
@@ -50,7 +52,10 @@ function startWorker(): void {
   };
   const needsRegister = config.jobs.some((job) => job.register);
   const registerExecutor = needsRegister ? createDataApiExecutor() : undefined;
-  const handlers = new Map(config.jobs.map((job) => [job.job, createFleetHandler(job, hooks, registerExecutor)]));
+  const ipcStore = config.store === 'supervisor' ? createIpcLeaseStore(send) : undefined;
+  const handlers = new Map(
+    config.jobs.map((job) => [job.job, createFleetHandler(job, hooks, registerExecutor, ipcStore?.store)]),
+  );
 
   async function invoke(message: InvokeMessage): Promise<void> {
     const handler = handlers.get(message.job);
@@ -83,8 +88,9 @@ function startWorker(): void {
     await send({ type: 'finished', invocationId: message.invocationId, answer });
   }
 
-  process.on('message', (message: InvokeMessage) => {
+  process.on('message', (message: SupervisorMessage) => {
     if (message.type === 'invoke') invoke(message).catch(exitOnLostSupervisor);
+    else if (message.type === 'store-reply') ipcStore?.onReply(message);
   });
   // Without its supervisor a worker has no purpose: never outlive it.
   process.on('disconnect', () => process.exit(0));

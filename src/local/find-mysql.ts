@@ -48,6 +48,14 @@ function isDebianLike(): boolean {
   }
 }
 
+/** No server binary, and none could be installed: what callers with an embedded fallback look for. */
+export class NoMysqlServerError extends LeaseGuardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NoMysqlServerError';
+  }
+}
+
 export const INSTALL_HINT =
   'Install a MariaDB or MySQL server (Debian/Ubuntu: sudo apt-get install -y mariadb-server; macOS: brew install mariadb), or set LEASE_GUARD_MYSQL_URL=mysql://user:password@host:port/database to use a running server.';
 
@@ -70,7 +78,7 @@ export function ensureMysqlInstallation(
         stdio: ['ignore', 'ignore', 'inherit'],
       });
     } catch (error) {
-      throw new LeaseGuardError(`Installing mariadb-server with apt-get failed. ${INSTALL_HINT}`, { cause: error });
+      throw new NoMysqlServerError(`Installing mariadb-server with apt-get failed. ${INSTALL_HINT}`, { cause: error });
     }
     const installed = findMysqlInstallation();
     if (installed) {
@@ -78,5 +86,5 @@ export function ensureMysqlInstallation(
       return installed;
     }
   }
-  throw new LeaseGuardError(`No MariaDB or MySQL server found (looked for mariadbd and mysqld). ${INSTALL_HINT}`);
+  throw new NoMysqlServerError(`No MariaDB or MySQL server found (looked for mariadbd and mysqld). ${INSTALL_HINT}`);
 }
