@@ -1,6 +1,8 @@
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import type { MiddlewareObj, Request } from '@middy/core';
+import { LeaseGuardError } from '../errors.js';
 import { endEnvironment, LeaseBodyAbandonedError } from './abandon.js';
+import { type BodyOutcome, watchBody } from './body-watch.js';
 import { createGuard, type HeldLease } from './guard.js';
 import { Outcome } from './observe.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from './options.js';
@@ -17,11 +19,12 @@ function isMiddyTimeout(error: unknown): boolean {
  * A middy middleware that runs the handler only in the invocation that holds the job's lease.
  * Options are validated here, once, at cold start.
  *
- * A middleware cannot see the handler, so what it records depends on the order: register it LAST
- * (innermost, right before the handler), so its `after`/`onError` run before any other's. Where
- * the order cannot be trusted, or with middy's `timeoutEarlyResponse`, use `leaseGuarded`, which
- * owns the body's try/finally. A lease left unfinished by an invocation (another middleware
- * stopped the chain before this one's release) is reported at ERROR at this environment's next
+ * A middleware cannot see the handler; it watches middy's assignment of the handler's result (or
+ * error) to the request instead, and starts the release the moment the body settles, whatever the
+ * other middlewares do after it. Register it LAST (innermost, right before the handler) all the
+ * same: then its `after`/`onError` also wait for the release before any other middleware answers.
+ * With middy's `timeoutEarlyResponse`, use `leaseGuarded`, which owns the body's try/finally. A
+ * lease left unfinished by an invocation is reported at ERROR at this environment's next
  * invocation and then left to run out.
  *
  * @example
@@ -39,6 +42,11 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
   // The guard's own deadline per invocation: `releaseReserveMs` before Lambda's.
   const deadlines = new WeakMap<object, NodeJS.Timeout>();
   let toldNoReserve = false;
+  // Releases started when the body settled; `after`/`onError` wait for them when they run.
+  const finishing = new WeakMap<object, Promise<void>>();
+  // One that an invocation answered without waiting for (another middleware stopped the chain):
+  // it may resume after a freeze, and must land before this environment claims again.
+  let inFlight: Promise<void> | undefined;
 
   type GuardRequest = Request<TEvent, TResult | LeaseSkipped, Error, LeaseGuardContext>;
 
@@ -66,6 +74,7 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
   const leaseGuardBefore = async (request: GuardRequest): Promise<LeaseSkipped | undefined> => {
     const { context } = request;
     guard.observer.startInvocation(context);
+    await inFlight;
     reportUnfinished();
     if (isWarmupPing(request.event)) {
       const job = guard.options.job;
@@ -86,7 +95,30 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
     unfinished = decision.won;
     context.lease = decision.won.lease;
     if (remainingMs !== undefined) armDeadline(request, decision.won, remainingMs);
+    watchBody(request, (outcome) => {
+      const lease = take(request);
+      if (!lease) return; // the guard's deadline came first
+      const settling = settle(lease, outcome);
+      finishing.set(request, settling);
+      inFlight = settling;
+    });
     return undefined;
+  };
+
+  /** Records what the body did, the moment it settled. */
+  const settle = async (lease: HeldLease, outcome: BodyOutcome): Promise<void> => {
+    if (outcome.kind === 'returned') return guard.finish(lease, { ok: true });
+    if (outcome.kind === 'not-run') {
+      const error = new LeaseGuardError(
+        'a middleware registered after leaseGuard answered before the job body ran; register leaseGuard last',
+      );
+      return guard.finish(lease, { ok: false, error });
+    }
+    if (!isMiddyTimeout(outcome.error)) return guard.finish(lease, { ok: false, error: outcome.error });
+    // The handler was only signalled: it may still run, and resume after a freeze. Keep the lease
+    // to its end, record the failure, and end the environment so it never runs beside a later holder.
+    await guard.finish(lease, { ok: false, error: outcome.error, abandoned: true });
+    endEnvironment();
   };
 
   /**
@@ -127,24 +159,22 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
     return lease;
   };
 
-  const leaseGuardAfter = async (request: GuardRequest): Promise<void> => {
+  /** Waits for the release the body's end started (or, should it not have, starts it now). */
+  const settled = async (request: GuardRequest, fallback: BodyOutcome): Promise<void> => {
+    // The outcome is decided a microtask after the body settled: let it be.
+    await Promise.resolve();
+    const pending = finishing.get(request);
+    finishing.delete(request);
+    if (pending) return pending;
     const lease = take(request);
-    if (lease) await guard.finish(lease, { ok: true });
+    if (lease) await settle(lease, fallback);
   };
 
+  const leaseGuardAfter = (request: GuardRequest): Promise<void> => settled(request, { kind: 'returned' });
+
   // Also reached when middy's early timeout aborts the handler, and when our own before never ran.
-  const leaseGuardOnError = async (request: GuardRequest): Promise<void> => {
-    const lease = take(request);
-    if (!lease) return;
-    if (!isMiddyTimeout(request.error)) {
-      await guard.finish(lease, { ok: false, error: request.error });
-      return;
-    }
-    // The handler was only signalled: it may still run, and resume after a freeze. Keep the lease
-    // to its end, record the failure, and end the environment so it never runs beside a later holder.
-    await guard.finish(lease, { ok: false, error: request.error, abandoned: true });
-    endEnvironment();
-  };
+  const leaseGuardOnError = (request: GuardRequest): Promise<void> =>
+    settled(request, { kind: 'threw', error: request.error });
 
   return { before: leaseGuardBefore, after: leaseGuardAfter, onError: leaseGuardOnError };
 }

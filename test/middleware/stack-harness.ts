@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { format } from 'node:util';
 import { vi } from 'vitest';
+import { createGuard, type HeldLease } from '../../src/middleware/guard.js';
+import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../src/middleware/options.js';
 
 export interface XRayDocument {
   readonly name: string;
@@ -128,4 +130,34 @@ export interface EmfDocument {
 
 export function emfDocuments(emitted: Emitted): EmfDocument[] {
   return emitted.stdout.filter((line) => '_aws' in line) as unknown as EmfDocument[];
+}
+
+/**
+ * The negative control: lease-guard's middleware as it was before issue 15, releasing only in its
+ * own `after`/`onError`, built from the same guard. Whatever stops middy's chain before those
+ * decides what it records.
+ */
+export function releaseInAfterMiddleware(options: LeaseGuardOptions) {
+  const guard = createGuard(parseLeaseGuardOptions(options));
+  const held = new WeakMap<object, HeldLease>();
+  type AnyRequest = { event: unknown; context: { awsRequestId?: string; lease?: unknown }; error?: unknown };
+  return {
+    before: async (request: AnyRequest) => {
+      const decision = await guard.claim({ event: request.event, awsRequestId: request.context.awsRequestId });
+      if ('skipped' in decision) return decision.skipped;
+      held.set(request, decision.won);
+      request.context.lease = decision.won.lease;
+      return undefined;
+    },
+    after: async (request: AnyRequest) => {
+      const lease = held.get(request);
+      held.delete(request);
+      if (lease) await guard.finish(lease, { ok: true });
+    },
+    onError: async (request: AnyRequest) => {
+      const lease = held.get(request);
+      held.delete(request);
+      if (lease) await guard.finish(lease, { ok: false, error: request.error });
+    },
+  };
 }
