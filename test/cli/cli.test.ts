@@ -4,6 +4,18 @@ import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
 import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from '../local/data-api-fixture.js';
 
+/** A column of a one-row `status` table, its wrapped pieces joined. */
+function column(table: string, name: string, joiner: string): string {
+  const rows = table.split('\n').filter((line) => line.startsWith('│'));
+  const cells = (line: string): string[] => line.split('│').slice(1, -1);
+  const index = cells(rows[0] as string).findIndex((cell) => cell.trim() === name);
+  return rows
+    .slice(1)
+    .map((line) => cells(line)[index]?.trim() ?? '')
+    .filter(Boolean)
+    .join(joiner);
+}
+
 /** Runs the CLI in-process and returns what it printed and its exit code. */
 async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
   let out = '';
@@ -92,6 +104,52 @@ describe('lease-guard CLI', () => {
     } finally {
       delete process.env.AWS_ENDPOINT_URL_RDS_DATA;
     }
+  });
+
+  it('status shows whole holders, the last error with its time, and the lag since the last completed tick', async () => {
+    const table = 'status_lag';
+    expect((await cli('migrate', '--mysql-url', url, '--table', table)).code).toBe(0);
+    const executor = createMysql2Executor({ url });
+    const store = createSqlLeaseStore({ executor, table });
+    const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000);
+    const first = 'a1b2c3d4e5f6/us-east-1/send-invoices/096f2ef3-c359-4744-bcb6-c42e9017947c';
+    const won = await store.claim({ job: 'send-invoices', holder: first, leaseMs: 60_000, tick });
+    if (!won.acquired) throw new Error('the first claim must win');
+    await store.release({ job: 'send-invoices', holder: first, fence: won.fence, outcome: 'success', tick });
+    const second = 'f6e5d4c3b2a1/eu-west-1/send-invoices/7c5ad5ec-39b5-4870-9568-f69e21e881d3';
+    const again = await store.claim({ job: 'send-invoices', holder: second, leaseMs: 60_000 });
+    if (!again.acquired) throw new Error('the second claim must win');
+    await store.release({
+      job: 'send-invoices',
+      holder: second,
+      fence: again.fence,
+      outcome: 'failure',
+      error: 'Error: the invoice service answered 503',
+    });
+    const third = 'c0ffee0c0ffee/ap-southeast-2/send-invoices/11111111-2222-3333-4444-555555555555';
+    await store.claim({ job: 'send-invoices', holder: third, leaseMs: 60_000 });
+    await executor.close();
+
+    const { out, code } = await cli('status', '--mysql-url', url, '--table', table, '--period', '1m');
+    expect(code).toBe(0);
+    // Cells wrap onto more lines; read a column back by joining its pieces.
+    expect(column(out, 'holder', '')).toBe(third);
+    expect(column(out, 'last tick done', ' ')).toMatch(
+      new RegExp(`^${tick.toISOString().replace(/\./g, '\\.')} 1[01]m ago OVERDUE$`),
+    );
+    // (where a piece breaks at a space, the space is lost to the cell's padding: compare without spaces)
+    expect(column(out, 'last error', '').replace(/\s/g, '')).toMatch(
+      /^\d+(ms|s)ago:Error:theinvoiceserviceanswered503$/,
+    );
+
+    const relaxed = await cli('status', '--mysql-url', url, '--table', table, '--period', '1h');
+    expect(relaxed.out).not.toContain('OVERDUE');
+    const json = JSON.parse(
+      (await cli('status', '--json', '--mysql-url', url, '--table', table, '--period', '5m')).out,
+    );
+    expect(json).toMatchObject([{ job: 'send-invoices', holder: third, overdue: true, lagMs: expect.any(Number) }]);
+    expect(json[0].lagMs).toBeGreaterThanOrEqual(10 * 60_000);
+    expect((await cli('status', '--mysql-url', url, '--period', 'soon')).err).toMatch(/expected a duration like/);
   });
 
   it('names the command that sets the table up when it or its database is missing, over both drivers', async () => {
