@@ -46,6 +46,8 @@ export interface ThrowawayOptions {
   /** How long to wait for the server to accept connections. @default 60000 */
   readonly readyTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** More server options, after the defaults so they win (e.g. `--log-bin`, `--server-id` for replication). */
+  readonly serverArgs?: readonly string[];
 }
 
 /**
@@ -171,6 +173,7 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
     '--max-connections=1000',
     ...(install.flavor === 'mysql' ? ['--skip-log-bin', '--mysqlx=OFF'] : ['--skip-log-bin']),
     ...asRoot,
+    ...(options.serverArgs ?? []),
   ];
   const serverUrl = `mysql://root@127.0.0.1:${port}/`;
   let child: ChildProcess | undefined;

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { LeaseGuardConfigError, LeaseGuardError } from '../../errors.js';
+import { type ClusterRoleOptions, createClusterRole } from './cluster-role.js';
 import { openDatabase } from './database.js';
 import type { DataApiSwitches, ExecutionContext } from './execute.js';
 import { createFaultTable, type FaultInjector } from './faults.js';
@@ -18,7 +19,7 @@ export type { DataApiSwitches } from './execute.js';
 export type { FaultEffect, FaultHandle, FaultInjector, FaultRule, FaultScope } from './faults.js';
 export { DataApiOperation } from './faults.js';
 
-export interface DataApiServerOptions extends Partial<DataApiSwitches> {
+export interface DataApiServerOptions extends Partial<DataApiSwitches>, ClusterRoleOptions {
   /** `mysql://user:password@host:port/database`; the database is the default for requests without one. */
   readonly mysqlUrl: string;
   /** @default 0 (a free port) */
@@ -88,9 +89,11 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
     maxFormattedRecordsBytes: limits.maxFormattedRecordsBytes,
   };
   const faults = createFaultTable();
+  const role = createClusterRole(options.mysqlUrl, options);
   const http = createDataApiHttpServer(ctx, faults, {
     maxRequestBytes: limits.maxRequestBytes,
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    ...(options.clusterArn !== undefined || options.refuseWhenReadOnly ? { checkCluster: role.check } : {}),
   });
   const host = options.host ?? '127.0.0.1';
   try {
@@ -132,6 +135,7 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
         await stopped;
         await transactions.closeAll();
         await database.close();
+        await role.close();
       })();
       return closing;
     },

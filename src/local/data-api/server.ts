@@ -74,6 +74,8 @@ const ROUTES: Readonly<Record<string, Route<unknown>>> = {
 export interface HttpOptions {
   readonly maxRequestBytes: number;
   readonly log: (line: string) => void;
+  /** Refuses a call before it runs, as a cluster without a writer does (see cluster-role.ts). */
+  readonly checkCluster?: (resourceArn: string) => Promise<void>;
 }
 
 /** A request body over the limit is read to its end (so the client hears the answer) up to this many bytes. */
@@ -117,6 +119,7 @@ export function createDataApiHttpServer(ctx: ExecutionContext, faults: FaultTabl
         throw new DataApiError('UnknownOperationException', `Unknown operation ${req.method} ${path || '/'}`);
       }
       const request = parseRequest(selected.schema, parseJson(body));
+      await options.checkCluster?.((request as { resourceArn: string }).resourceArn);
       const plan = faults.plan(selected.operation, selected.sql(request));
       await respond(res, plan, () => selected.handle(ctx, request));
     } catch (error) {
