@@ -1,4 +1,6 @@
 import { LEASE_ENV } from './constants.js';
+import type { ClusterTarget } from './sql/cluster-executor.js';
+import { parseClusters } from './sql/cluster-settings.js';
 
 /**
  * The one place lease-guard reads its `LEASE_GUARD_*` variables. Read on each call, not cached at
@@ -7,4 +9,10 @@ import { LEASE_ENV } from './constants.js';
  */
 export function leaseEnv(name: keyof typeof LEASE_ENV): string | undefined {
   return process.env[LEASE_ENV[name]] || undefined;
+}
+
+/** LEASE_GUARD_CLUSTERS, parsed and checked; undefined when unset. */
+export function leaseClustersEnv(): ClusterTarget[] | undefined {
+  const text = leaseEnv('CLUSTERS');
+  return text === undefined ? undefined : parseClusters(text, LEASE_ENV.CLUSTERS);
 }

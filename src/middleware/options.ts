@@ -5,6 +5,7 @@ import { DEFAULTS, LEASE_ENV, MAX_LEASE_MS } from '../constants.js';
 import { LeaseGuardConfigError } from '../errors.js';
 import type { LeaseStore } from '../lease/lease-store.js';
 import { assertJobName, assertTableName, assertToken, MAX_OWNER_LENGTH } from '../lease/names.js';
+import { clustersSchema } from '../sql/cluster-settings.js';
 import type { SqlExecutor } from '../sql/executor.js';
 import type { LeaseGuardLogger, LeaseGuardMetrics } from './observe.js';
 
@@ -72,6 +73,19 @@ export const leaseGuardOptionsSchema = z
     database: z.optional(nonEmpty('database')),
     /** Region of the cluster's Data API. @default process.env.LEASE_GUARD_REGION, else the SDK's region */
     region: z.optional(nonEmpty('region')),
+    /**
+     * The clusters of an Aurora Global Database, the primary first, instead of `resourceArn` and
+     * `secretArn`: each `{ resourceArn, secretArn, region?, endpoint? }`. Calls go to the cluster
+     * that answered last; one without a writer or out of reach sends them on to the next.
+     * @default process.env.LEASE_GUARD_CLUSTERS (JSON)
+     */
+    clusters: z.optional(clustersSchema),
+    /**
+     * After a failover to another cluster, claims wait this long on the database clock (the
+     * quarantine): leases granted on the lost primary, which the new one cannot see, end first.
+     * It must cover the longest lease any claimant of the job takes. @default leaseMs ?? maxLeaseMs
+     */
+    failoverQuarantineMs: z.optional(ms('failoverQuarantineMs')),
     /** A fixed lease length. @default - the invocation's remaining time plus `leaseMarginMs`, at most `maxLeaseMs` */
     leaseMs: z.optional(ms('leaseMs', { min: 1 })),
     /** How long the lease outlives the invocation's deadline (clock drift, the claim's own latency). @default 10000 */
@@ -166,6 +180,18 @@ export const leaseGuardOptionsSchema = z
       const sources = [o.store, o.executor, o.client].filter((v) => v !== undefined).length;
       if (sources > 1) {
         ctx.addIssue({ code: 'custom', path: ['store'], message: 'give at most one of store, executor and client' });
+      }
+      if (o.clusters !== undefined) {
+        const single = (['resourceArn', 'secretArn', 'region', 'client', 'store', 'executor'] as const).filter(
+          (key) => o[key] !== undefined,
+        );
+        if (single.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters'],
+            message: `give clusters or ${single.join(' and ')}, not both (each cluster has its own ARN, secret and region)`,
+          });
+        }
       }
       if (o.retry.baseDelayMs > o.retry.maxDelayMs) {
         ctx.addIssue({

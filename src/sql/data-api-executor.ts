@@ -26,6 +26,8 @@ export interface DataApiExecutorOptions {
   readonly client?: RDSDataClient | undefined;
   /** Region for the client the executor creates. @default - LEASE_GUARD_REGION, else the SDK's (AWS_REGION) */
   readonly region?: string | undefined;
+  /** Endpoint for the client the executor creates (a local server). @default - the SDK's (AWS_ENDPOINT_URL_RDS_DATA, else the region's) */
+  readonly endpoint?: string | undefined;
   /**
    * The deadline of each call, the SDK's own retries included. At the deadline the call is abandoned
    * and fails as transient and ambiguous (it may still commit on the server).
@@ -50,7 +52,9 @@ export function createDataApiExecutor(options: DataApiExecutorOptions = {}): Sql
   }
   const owned = options.client === undefined;
   const region = options.region || leaseEnv('REGION');
-  const client = options.client ?? new RDSDataClient(region ? { region } : {});
+  const client =
+    options.client ??
+    new RDSDataClient({ ...(region ? { region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
 
   async function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
     const callerSignal = execOptions?.signal;
