@@ -23,9 +23,7 @@ function isMiddyTimeout(error: unknown): boolean {
  * error) to the request instead, and starts the release the moment the body settles, whatever the
  * other middlewares do after it. Register it LAST (innermost, right before the handler) all the
  * same: then its `after`/`onError` also wait for the release before any other middleware answers.
- * With middy's `timeoutEarlyResponse`, use `leaseGuarded`, which owns the body's try/finally. A
- * lease left unfinished by an invocation is reported at ERROR at this environment's next
- * invocation and then left to run out.
+ * With middy's `timeoutEarlyResponse`, use `leaseGuarded`, which owns the body's try/finally.
  *
  * @example
  * export const handler = middy(sendInvoices).use(logMetrics(metrics)).use(leaseGuard({ job: 'send-invoices' }));
@@ -36,17 +34,12 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
   const guard = createGuard(parseLeaseGuardOptions(options));
   // Per invocation; keyed by middy's request object so nothing survives into the next invocation.
   const held = new WeakMap<object, HeldLease>();
-  // Lambda runs one invocation at a time per environment: a lease still here at the next `before`
-  // was never released (a middleware registered after this one threw or answered in onError first).
-  let unfinished: HeldLease | undefined;
   // The guard's own deadline per invocation: `releaseReserveMs` before Lambda's.
   const deadlines = new WeakMap<object, NodeJS.Timeout>();
   let toldNoReserve = false;
   // Releases started when the body settled; `after`/`onError` wait for them when they run.
+  // Nothing here assumes one invocation at a time: environments may run several at once.
   const finishing = new WeakMap<object, Promise<void>>();
-  // One that an invocation answered without waiting for (another middleware stopped the chain):
-  // it may resume after a freeze, and must land before this environment claims again.
-  let inFlight: Promise<void> | undefined;
 
   type GuardRequest = Request<TEvent, TResult | LeaseSkipped, Error, LeaseGuardContext>;
 
@@ -56,26 +49,9 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
     return skipped;
   };
 
-  const reportUnfinished = (): void => {
-    const lease = unfinished?.lease;
-    if (!lease) return;
-    unfinished = undefined;
-    guard.observer.decision({
-      job: lease.job,
-      outcome: Outcome.FAILED,
-      holder: lease.holder,
-      fence: lease.fence,
-      tick: lease.tick?.toISOString() ?? null,
-      error:
-        'the previous invocation ended without lease-guard’s release (a middleware registered after leaseGuard threw in after or answered in onError); its lease runs out by itself. Register leaseGuard last, or use leaseGuarded(options, body).',
-    });
-  };
-
   const leaseGuardBefore = async (request: GuardRequest): Promise<LeaseSkipped | undefined> => {
     const { context } = request;
     guard.observer.startInvocation(context);
-    await inFlight;
-    reportUnfinished();
     if (isWarmupPing(request.event)) {
       const job = guard.options.job;
       const holder = context?.awsRequestId ?? 'none';
@@ -92,15 +68,12 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
     });
     if ('skipped' in decision) return skipWith(request, decision.skipped); // middy answers with it; no handler
     held.set(request, decision.won);
-    unfinished = decision.won;
     context.lease = decision.won.lease;
     if (remainingMs !== undefined) armDeadline(request, decision.won, remainingMs);
     watchBody(request, (outcome) => {
       const lease = take(request);
       if (!lease) return; // the guard's deadline came first
-      const settling = settle(lease, outcome);
-      finishing.set(request, settling);
-      inFlight = settling;
+      finishing.set(request, settle(lease, outcome));
     });
     return undefined;
   };
@@ -155,7 +128,6 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
     held.delete(request);
     clearTimeout(deadlines.get(request));
     deadlines.delete(request);
-    if (lease && unfinished === lease) unfinished = undefined;
     return lease;
   };
 
