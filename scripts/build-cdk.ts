@@ -1,20 +1,17 @@
 /**
  * The build steps of `lease-guard/cdk` beyond tsc (run by `npm run build`, after tsc):
- * - lease-guard's own Lambda functions, bundled once into `dist/cdk/assets/<name>/index.mjs`, so an
+ * - lease-guard's own Lambda functions, bundled once into `dist/cdk/assets/handlers/<name>.mjs`, so an
  *   app that uses the constructs needs neither esbuild nor Docker for them;
  * - a CommonJS copy of the entry (`dist/cdk/index.cjs`, with `index.d.cts`) for apps laid out like
  *   `cdk init app --language typescript` and their jest tests, which `require` it.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
-import { handlerBuildOptions, type LeaseGuardHandler } from '../src/cdk/handler-code.js';
+import { handlerBuildOptions } from '../src/cdk/handler-code.js';
 
-const HANDLERS: readonly LeaseGuardHandler[] = ['lease-table-migrate', 'lease-watchdog'];
 const DIST = new URL('../dist/cdk/', import.meta.url);
 
-for (const name of HANDLERS) {
-  await build({ ...handlerBuildOptions(name, new URL(`assets/${name}`, DIST).pathname) });
-}
+await build({ ...handlerBuildOptions(new URL('assets/handlers', DIST).pathname) });
 
 // The CommonJS copy: one file, aws-cdk-lib and constructs left to the app. `import.meta.url` (used to
 // find the prebuilt assets beside it) becomes the file's own URL.

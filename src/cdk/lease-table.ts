@@ -98,8 +98,7 @@ export class LeaseTable extends Construct {
     }
 
     this.migrateFunction = new lambda.Function(this, 'MigrateFunction', {
-      code: handlerCode('lease-table-migrate'),
-      handler: 'index.handler',
+      ...handlerCode('lease-table-migrate'),
       runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledHandlers, importScript } from './bundled-handlers.js';
 
 const run = promisify(execFile);
 
@@ -41,19 +42,19 @@ describe('cdk synth of the example app', () => {
     }
   });
 
-  it('bundles every function into one ES module that loads in Node', async () => {
+  it('bundles every function into ES modules whose handlers load in Node', async () => {
     const stacks = ['LeaseGuardDatabase', 'LeaseGuardJobs-us-east-1', 'LeaseGuardJobs-eu-west-1'];
-    const bundles = new Set(
-      stacks.flatMap((id) =>
-        Object.values<{ source: { path: string; packaging: string } }>(readJson(`${id}.assets.json`).files)
-          .filter((asset) => asset.source.packaging === 'zip')
-          .map((asset) => join(outdir, asset.source.path))
-          .filter((dir) => existsSync(join(dir, 'index.mjs'))),
-      ),
-    );
-    // The migration, the watchdog and the two example handlers; aws-cdk-lib's own framework
-    // functions are not ESM.
-    expect(bundles.size).toBe(4);
+    const handlers = stacks.flatMap((id) => bundledHandlers(outdir, `${id}.template.json`));
+    // The migration and the watchdog (one shared asset), and the two example handlers in each job
+    // region; aws-cdk-lib's own framework functions are CommonJS and not counted.
+    expect(handlers.map((handler) => handler.file).sort()).toEqual([
+      'index.mjs',
+      'index.mjs',
+      'index.mjs',
+      'index.mjs',
+      'lease-table-migrate.mjs',
+      'lease-watchdog.mjs',
+    ]);
     // The guarded handlers read their LEASE_GUARD_* settings at import, as on a cold start.
     const env = {
       ...process.env,
@@ -62,10 +63,10 @@ describe('cdk synth of the example app', () => {
       LEASE_GUARD_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:lease-user-AbC123',
       LEASE_GUARD_DATABASE: 'lease_guard',
     };
-    for (const dir of bundles) {
-      const script = "const m = await import('./index.mjs'); console.log(typeof m.handler);";
+    for (const handler of handlers) {
+      const script = importScript(handler);
       const { stdout } = await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
-        cwd: dir,
+        cwd: handler.dir,
         env,
       });
       expect(stdout.trim()).toBe('function');

@@ -59,7 +59,7 @@ describe('LeaseTable', () => {
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
-      Handler: 'index.handler',
+      Handler: 'lease-table-migrate.handler',
       Timeout: 300,
       Description: 'lease-guard: creates or upgrades app.job_leases',
     });

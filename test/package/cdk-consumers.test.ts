@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledHandlers, importScript } from '../infra/bundled-handlers.js';
 import { packedTarball, REPO } from '../support/pack.js';
 
 const execFileAsync = promisify(execFile);
@@ -135,18 +136,17 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
     return outdir;
   }
 
-  /** Every bundled ES-module function in the output loads in Node and exports a handler. */
-  async function loadBundles(outdir: string): Promise<number> {
-    const bundles = readdirSync(outdir)
-      .filter((entry) => entry.startsWith('asset.'))
-      .map((entry) => join(outdir, entry))
-      .filter((dir) => existsSync(join(dir, 'index.mjs')));
-    for (const dir of bundles) {
-      const script = "const m = await import('./index.mjs'); console.log(typeof m.handler);";
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: ENV });
+  /** Every function of the stack whose code is an ES module loads in Node; returns their files. */
+  async function loadHandlers(outdir: string): Promise<string[]> {
+    const handlers = bundledHandlers(outdir, 'Consumer.template.json');
+    for (const handler of handlers) {
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', importScript(handler)], {
+        cwd: handler.dir,
+        env: ENV,
+      });
       expect(stdout.trim()).toBe('function');
     }
-    return bundles.length;
+    return handlers.map((handler) => handler.file).sort();
   }
 
   function checkTemplate(outdir: string): void {
@@ -163,7 +163,7 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
     checkTemplate(outdir);
     // The migration and the watchdog, from dist/cdk/assets: no esbuild in this app.
     expect(existsSync(join(dir, 'node_modules/esbuild'))).toBe(false);
-    expect(await loadBundles(outdir)).toBe(2);
+    expect(await loadHandlers(outdir)).toEqual(['lease-table-migrate.mjs', 'lease-watchdog.mjs']);
   }, 240_000);
 
   it('synthesises from a CommonJS TypeScript app laid out like cdk init, through the CommonJS copy', async () => {
@@ -175,6 +175,6 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
     const { stdout } = await run(process.execPath, ['-p', "require.resolve('lease-guard/cdk')"], { cwd: dir });
     expect(stdout.trim()).toMatch(/node_modules\/lease-guard\/dist\/cdk\/index\.cjs$/);
     checkTemplate(outdir);
-    expect(await loadBundles(outdir)).toBe(2);
+    expect(await loadHandlers(outdir)).toEqual(['lease-table-migrate.mjs', 'lease-watchdog.mjs']);
   }, 240_000);
 });
