@@ -20,6 +20,9 @@ import {
 import { fromSqlTime, toMicros, toSqlTime } from './time.js';
 import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from './validate.js';
 
+/** A claim, a heal of the missing row, and one claim more for a lease that ended meanwhile. */
+const MAX_CLAIM_PASSES = 3;
+
 export interface SqlLeaseStoreOptions {
   readonly executor: SqlExecutor;
   /** @default 'lease_guard' */
@@ -28,8 +31,9 @@ export interface SqlLeaseStoreOptions {
 
 /**
  * The lease protocol over any SQL executor. Round trips: a loser 1, a winner 1 plus the release;
- * each 1 more where the driver does not report `LAST_INSERT_ID(expr)`. A missing row costs one
- * insert and one more claim, once.
+ * each 1 more (a read) where the driver does not report `LAST_INSERT_ID(expr)`, and a loser 1 more
+ * where it reports it only for a counted row while counting changed rows. A missing row costs a
+ * read, one insert and one more claim, once.
  */
 export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
   const { executor } = options;
@@ -60,21 +64,31 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
       owner: c.owner,
       failover_us: toMicros(c.failoverAfterMs),
     };
-    // At most two passes: the second only after creating a missing row.
-    for (let pass = 0; ; pass++) {
+    let healed = false;
+    // A pass more only after creating a missing row, or when the row would take the claim by the
+    // time its verdict was read (the lease ended meanwhile): the claim is then simply sent again.
+    for (let pass = 0; pass < MAX_CLAIM_PASSES; pass++) {
       const result = await executor.execute({ sql: sql.claim, params }, execOptions);
-      if (result.affectedRows > 0) {
-        if (result.insertId !== undefined && result.insertId > 0) return decode(result.insertId);
-        // The driver did not report the answer: read the row as the claim left it.
-        const { rows } = await executor.execute({ sql: sql.verdict, params: { job: c.job } }, execOptions);
-        const row = rows[0];
-        if (row?.holder === c.holder) return { acquired: true, fence: Number(row.fence) };
-        // Lost, or won and lost again already; a concurrent claim may have overwritten the code.
-        return { acquired: false, reason: REASON_CODES[Number(row?.claim_reason)] ?? SkipReason.HELD };
+      if (result.insertId !== undefined && result.insertId > 0) return decode(result.insertId);
+      // Reported as 0 with no row counted: nothing set it, so no row matched (mysql2). Reported
+      // not at all: a driver without LAST_INSERT_ID, or a JDBC-like one that counts changed rows
+      // and reports it only for a counted row (a loser changed none): the row tells.
+      const row =
+        result.insertId === 0 && result.affectedRows === 0
+          ? undefined
+          : (await executor.execute({ sql: sql.verdict, params }, execOptions)).rows[0];
+      if (row === undefined) {
+        if (healed) break;
+        await executor.execute({ sql: sql.ensureRow, params: { job: c.job } }, execOptions);
+        healed = true;
+        continue;
       }
-      if (pass > 0) return { acquired: false, reason: SkipReason.HELD };
-      await executor.execute({ sql: sql.ensureRow, params: { job: c.job } }, execOptions);
+      // Ours: this claim won, or an earlier attempt with this holder did and this one re-issued it.
+      if (row.holder === c.holder) return { acquired: true, fence: Number(row.fence) };
+      const verdict = Number(row.verdict);
+      if (verdict !== 0) return { acquired: false, reason: REASON_CODES[verdict] ?? SkipReason.HELD };
     }
+    return { acquired: false, reason: SkipReason.HELD };
   }
 
   async function release(request: ReleaseRequest, execOptions?: ExecuteOptions): Promise<boolean> {

@@ -4,7 +4,8 @@
  * - The claim's answer does not depend on how `SET` is evaluated: left to right (MySQL) or against
  *   the old row (MariaDB's SIMULTANEOUS_ASSIGNMENT); see `claimSql`.
  * - Every statement that matches a row also changes it (`version + 1`), so drivers that count
- *   matched rows and drivers that count changed rows give the same answer.
+ *   matched rows and drivers that count changed rows give the same answer; except a refused
+ *   claim, which changes nothing and is told apart by its reported answer or a read (`claimSql`).
  * - Release and renew are keyed by holder and fence: a stale holder changes nothing.
  */
 
@@ -30,12 +31,16 @@ export const REASON_CODES: Readonly<Record<number, SkipReason>> = {
 /** A won claim's answer is `fence × CLAIM_SCALE`; a refused one's is its code, below the scale. */
 export const CLAIM_SCALE = 8;
 
+/** The verdict of a win that keeps the fence: the same holder re-issues its live claim. */
+export const REISSUE = 7;
+
 /**
- * Why this row refuses the claim, or 0 when it accepts it. Tick checks come first: they say
- * something about the event itself, whoever holds the lease.
+ * The row's verdict on a claim: 0 a new holder wins, 7 (`REISSUE`) the same live holder wins again,
+ * else the refusal code. Tick checks come first: they say something about the event itself,
+ * whoever holds the lease.
  */
-const REASON = `CASE
-    WHEN ${SAME_LIVE_HOLDER} THEN 0
+const VERDICT = `CASE
+    WHEN ${SAME_LIVE_HOLDER} THEN ${REISSUE}
     WHEN :tick IS NOT NULL AND ${TICK} > ${NOW} + INTERVAL :max_ahead_us MICROSECOND THEN 4
     WHEN :tick IS NOT NULL AND ${TICK} < ${NOW} - INTERVAL :max_age_us MICROSECOND THEN 3
     WHEN :tick IS NOT NULL AND tick_done >= ${TICK} THEN 2
@@ -46,41 +51,48 @@ const REASON = `CASE
     ELSE 0
   END`;
 
-// After the first two assignments, LAST_INSERT_ID() holds the answer: fence × 8 for a win.
-const WON = `LAST_INSERT_ID() % ${CLAIM_SCALE} = 0`;
-const NEW_HOLDER = `(${WON} AND NOT ${SAME_LIVE_HOLDER})`;
+// From the first assignment on, LAST_INSERT_ID() holds the verdict.
+const WON = `LAST_INSERT_ID() IN (0, ${REISSUE})`;
+const NEW_HOLDER = 'LAST_INSERT_ID() = 0';
+// The answer, from the old fence: fence × 8 for a win, the refusal code for a loss.
+const ANSWER = `CASE LAST_INSERT_ID() WHEN 0 THEN (fence + 1) * ${CLAIM_SCALE} WHEN ${REISSUE} THEN fence * ${CLAIM_SCALE} ELSE LAST_INSERT_ID() END`;
 
 /**
- * The claim: one UPDATE that matches the job's row whatever the verdict, so its answer always
- * comes back in the same round trip where the driver reports `LAST_INSERT_ID(expr)` for a changed
- * row (mysql2; JDBC's generated keys, hence the Data API): `fence × 8` for a win, the refusal code
- * for a loss. Only a win changes the lease; a loss changes just the bookkeeping columns. No row
- * matched means the row is missing. A live claim re-issued by the same holder keeps its fence.
+ * The claim: one UPDATE that matches the job's row whatever the verdict, so its answer comes back
+ * in the same round trip where the driver reports `LAST_INSERT_ID(expr)` (mysql2, whether it
+ * counts matched or changed rows; JDBC's generated keys, hence the Data API, when it counts the
+ * row): `fence × 8` for a win, the refusal code for a loss. No row matched: the row is missing.
  *
- * The verdict is computed once and kept in the session's LAST_INSERT_ID, which the later
- * assignments read. They never read a column this statement has already set, so the answer is the
- * same whether SET runs left to right (MySQL, MariaDB's default) or against the old row (MariaDB's
- * SIMULTANEOUS_ASSIGNMENT): the holder and lease columns, which the verdict reads, change last.
+ * A refusal changes no column (every assignment keeps its old value), so a loser writes no redo,
+ * no binlog and commits nothing: where the driver counts changed rows it sees 0 rows and reads its
+ * verdict (`verdictSql`). A win always changes the row (`version + 1`), so "won" is never mistaken
+ * for "matched, nothing changed". A live claim re-issued by the same holder keeps its fence.
+ *
+ * The verdict is computed once, by the first assignment, and kept in the session's LAST_INSERT_ID;
+ * every later assignment reads only that and its own column, and the last one turns the verdict
+ * into the answer from the old fence. So the answer is the same whether SET runs left to right
+ * (MySQL, MariaDB's default) or against the old row (MariaDB's SIMULTANEOUS_ASSIGNMENT).
  */
 export function claimSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
-  claim_reason = LAST_INSERT_ID(${REASON}),
-  last_claim = LAST_INSERT_ID(IF(LAST_INSERT_ID() = 0, IF(${SAME_LIVE_HOLDER}, fence, fence + 1) * ${CLAIM_SCALE}, LAST_INSERT_ID())),
-  runs = IF(${NEW_HOLDER}, runs + 1, runs),
+  runs = IF(LAST_INSERT_ID(${VERDICT}) = 0, runs + 1, runs),
   claimed_at = IF(${NEW_HOLDER}, ${NOW}, claimed_at),
-  fence = IF(${NEW_HOLDER}, fence + 1, fence),
-  tick = IF(${WON}, ${TICK}, tick),
-  owner = IF(${WON}, COALESCE(:owner, owner), owner),
   owner_seen = IF(${WON} AND :owner IS NOT NULL, ${NOW}, owner_seen),
+  owner = IF(${WON}, COALESCE(:owner, owner), owner),
+  tick = IF(${WON}, ${TICK}, tick),
   lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until),
   holder = IF(${WON}, :holder, holder),
-  version = version + 1
+  version = IF(${WON}, version + 1, version),
+  fence = IF(LAST_INSERT_ID(${ANSWER}) % ${CLAIM_SCALE} = 0, LAST_INSERT_ID() DIV ${CLAIM_SCALE}, fence)
 WHERE job = :job`;
 }
 
-/** The claim's verdict where the driver did not report it: the row as the claim left it. */
+/**
+ * The claim's verdict where the driver did not report it, read after the claim: the holder and
+ * fence as the claim left them, and the row's verdict on the same request now (a loser wrote none).
+ */
 export function verdictSql(table: string): string {
-  return `SELECT holder, fence, claim_reason FROM ${quoteTable(table)} WHERE job = :job`;
+  return `SELECT holder, fence, ${VERDICT} AS verdict FROM ${quoteTable(table)} WHERE job = :job`;
 }
 
 /** Creates a job's row; a no-op (not an ignored error) when it exists. */

@@ -68,13 +68,60 @@ describe('round trips per invocation', () => {
     expect(blind.kinds).toEqual(['UPDATE', 'SELECT']);
   });
 
-  it('heals a missing row where the driver reports nothing, too', async () => {
+  it('heals a missing row where the driver reports nothing, too (its read finds no row)', async () => {
     const store = createSqlLeaseStore({ executor: blind });
     blind.reset();
     expect(await store.claim({ job: 'rt-blind-new', holder: 'w', leaseMs: 60_000 })).toEqual({
       acquired: true,
       fence: 1,
     });
-    expect(blind.kinds).toEqual(['UPDATE', 'INSERT', 'UPDATE', 'SELECT']);
+    expect(blind.kinds).toEqual(['UPDATE', 'SELECT', 'INSERT', 'UPDATE', 'SELECT']);
   });
+});
+
+describe('a refused claim writes nothing', () => {
+  const urls: Record<string, string> = {};
+  beforeAll(async () => {
+    urls.db = await freshDatabase('loser_writes');
+  });
+
+  for (const foundRows of [true, false]) {
+    it(`changes no column and still answers in one statement (mysql2, foundRows ${foundRows})`, async () => {
+      const executor = createMysql2Executor({ url: urls.db as string, foundRows });
+      const table = `lease_guard_${foundRows ? 'found' : 'changed'}`;
+      try {
+        await migrate(executor, table);
+        const counted = countingExecutor(executor);
+        const store = createSqlLeaseStore({ executor: counted, table });
+        const tick = new Date(Date.now() - 60_000);
+        const win = await store.claim({ job: 'w', holder: 'holder', leaseMs: 60_000, tick });
+        if (!win.acquired) throw new Error('claim lost');
+        const before = await executor.execute({ sql: `SELECT * FROM ${table}` });
+
+        counted.reset();
+        expect(await store.claim({ job: 'w', holder: 'loser', leaseMs: 60_000, tick })).toEqual({
+          acquired: false,
+          reason: SkipReason.HELD,
+        });
+        expect(counted.kinds).toEqual(['UPDATE']);
+        expect((await executor.execute({ sql: `SELECT * FROM ${table}` })).rows).toEqual(before.rows);
+
+        // The claim statement itself: the row matched, nothing changed, the refusal code came back.
+        const direct = await executor.execute({
+          sql: `UPDATE ${table} SET version = IF(LAST_INSERT_ID(1) = 0, version + 1, version) WHERE job = 'w'`,
+        });
+        expect({ affectedRows: direct.affectedRows, insertId: direct.insertId }).toEqual({
+          affectedRows: foundRows ? 1 : 0,
+          insertId: 1,
+        });
+
+        // A re-issue by the live holder keeps its fence and still changes the row (version + 1).
+        expect(await store.claim({ job: 'w', holder: 'holder', leaseMs: 60_000, tick })).toEqual(win);
+        const after = await executor.execute({ sql: `SELECT version FROM ${table}` });
+        expect(Number(after.rows[0]?.version)).toBe(Number(before.rows[0]?.version) + 1);
+      } finally {
+        await executor.close();
+      }
+    });
+  }
 });
