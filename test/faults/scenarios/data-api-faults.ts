@@ -21,26 +21,47 @@ const RESUMING_MS = 3500;
 const CLEAN_TICKS = 3;
 
 type Statements = ReturnType<typeof leaseStatements> & { readonly registerWrite: RegExp };
-type Fault = (nemeses: Nemeses, statements: Statements) => FaultHandle;
+/** A fault and, for one that lasts a while, how long: the next fault waits until it has ended. */
+interface Fault {
+  readonly forMs?: number;
+  readonly inject: (nemeses: Nemeses, statements: Statements) => FaultHandle;
+}
 
-/** The faults, in order; each strikes just before its tick's deliveries. */
+function lasting(forMs: number, inject: (nemeses: Nemeses) => FaultHandle): Fault {
+  return { forMs, inject };
+}
+
+/**
+ * The faults, in order; each strikes just before its tick's deliveries, and never while an
+ * earlier one still answers every call (a resuming database would hide an unavailable one).
+ */
 const FULL: readonly Fault[] = [
-  (n) => n.dataApiFault(DataApiFault.RESUMING, { forMs: RESUMING_MS }),
-  (n) => n.dataApiFault(DataApiFault.UNAVAILABLE, { forMs: 1500 }),
-  (n) => n.dataApiFault(DataApiFault.THROTTLING, { forMs: 1000 }),
-  (n, s) => n.dataApiFault(DataApiFault.STATEMENT_TIMEOUT, { match: s.claim, count: 2 }),
-  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.claim, count: 2 }),
-  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.releaseSuccess, count: 1 }),
-  (n, s) => n.dataApiFault(DataApiFault.HANG, { match: s.claim, count: 2 }),
-  (n) => n.dataApiLatency(400, { forMs: 1500 }),
-  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.registerWrite, count: 1 }),
+  lasting(RESUMING_MS, (n) => n.dataApiFault(DataApiFault.RESUMING, { forMs: RESUMING_MS })),
+  lasting(1500, (n) => n.dataApiFault(DataApiFault.UNAVAILABLE, { forMs: 1500 })),
+  lasting(1000, (n) => n.dataApiFault(DataApiFault.THROTTLING, { forMs: 1000 })),
+  { inject: (n, s) => n.dataApiFault(DataApiFault.STATEMENT_TIMEOUT, { match: s.claim, count: 2 }) },
+  { inject: (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.claim, count: 2 }) },
+  { inject: (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.releaseSuccess, count: 1 }) },
+  { inject: (n, s) => n.dataApiFault(DataApiFault.HANG, { match: s.claim, count: 2 }) },
+  lasting(1500, (n) => n.dataApiLatency(400, { forMs: 1500 })),
+  { inject: (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.registerWrite, count: 1 }) },
 ];
 
 const QUICK: readonly Fault[] = [
-  (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.claim, count: 2 }),
-  (n, s) => n.dataApiFault(DataApiFault.HANG, { match: s.claim, count: 1 }),
-  (n) => n.dataApiFault(DataApiFault.RESUMING, { forMs: 800 }),
+  { inject: (n, s) => n.dataApiFault(DataApiFault.LOST_RESPONSE, { match: s.claim, count: 2 }) },
+  { inject: (n, s) => n.dataApiFault(DataApiFault.HANG, { match: s.claim, count: 1 }) },
+  lasting(800, (n) => n.dataApiFault(DataApiFault.RESUMING, { forMs: 800 })),
 ];
+
+/** The tick each fault strikes at: one after another, a lasting fault's ticks left to it alone. */
+function faultTicks(faults: readonly Fault[]): number[] {
+  let next = 0;
+  return faults.map((fault) => {
+    const at = next;
+    next += 1 + Math.ceil((fault.forMs ?? 0) / TICK_EVERY_MS);
+    return at;
+  });
+}
 
 export const dataApiFaults: Scenario = {
   name: 'data-api-faults',
@@ -58,17 +79,19 @@ export const dataApiFaults: Scenario = {
         ...leaseStatements(context.environment.table),
         registerWrite: new RegExp(`^UPDATE ${REGISTER_TABLE} SET items`),
       };
-      const ticks = await planTicks(context.environment, faults.length + CLEAN_TICKS, TICK_EVERY_MS);
+      const strikes = faultTicks(faults);
+      const ticks = await planTicks(context.environment, (strikes.at(-1) ?? 0) + 1 + CLEAN_TICKS, TICK_EVERY_MS);
       const items: ScheduleItem[] = [];
       ticks.forEach((tick, index) => {
         const at = 300 + index * TICK_EVERY_MS;
-        const fault = faults[index];
+        const which = strikes.indexOf(index);
+        const fault = faults[which];
         if (fault) {
           items.push({
             kind: 'step',
             atMs: at - 50,
             run: () => {
-              injected[index] = fault(nemeses, statements);
+              injected[which] = fault.inject(nemeses, statements);
             },
           });
         }
