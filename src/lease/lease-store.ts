@@ -23,6 +23,12 @@ export const SkipReason = {
    * while nobody runs the tick.
    */
   SAME_INVOCATION: 'same-invocation',
+  /**
+   * Global database: the row was reached through another cluster than the one that last claimed
+   * it, so the old primary may have granted leases and completed ticks this one never saw. Claims
+   * wait until the longest such lease has ended on the database clock (`failoverQuarantineMs`).
+   */
+  FAILOVER_QUARANTINE: 'failover-quarantine',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
@@ -45,6 +51,12 @@ export interface ClaimRequest {
   /** Affinity mode: who asks to keep the job (e.g. the region). Absent or null: no affinity. */
   readonly owner?: string | null;
   readonly failoverAfterMs?: number;
+  /**
+   * Global database: when this claim is the first to reach the row through another cluster than
+   * the one that last claimed it (a failover), claims are refused this long on the database clock
+   * (`failover-quarantine`). It must cover the longest lease a claimant takes. @default leaseMs
+   */
+  readonly failoverQuarantineMs?: number;
 }
 
 export type ClaimResult =

@@ -63,6 +63,9 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
       max_ahead_us: toMicros(c.maxTickAheadMs),
       owner: c.owner,
       failover_us: toMicros(c.failoverAfterMs),
+      quarantine_us: toMicros(c.failoverQuarantineMs),
+      // Bound to the cluster's ARN by the cluster executor (a global database); NULL otherwise.
+      cluster: null,
     };
     let healed = false;
     // A pass more only after creating a missing row, or when the row would take the claim by the
@@ -140,7 +143,7 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
   return { claim, release, renew, inspect, list, forceRelease };
 }
 
-/** The claim's answer: `fence × 8` when it won, else the refusal code. */
+/** The claim's answer: `fence × 16` when it won, else the refusal code. */
 function decode(answer: number): ClaimResult {
   const code = answer % CLAIM_SCALE;
   if (code === 0) return { acquired: true, fence: answer / CLAIM_SCALE };

@@ -26,20 +26,35 @@ export const REASON_CODES: Readonly<Record<number, SkipReason>> = {
   4: SkipReason.FUTURE_TICK,
   5: SkipReason.STANDBY,
   6: SkipReason.SAME_INVOCATION,
+  8: SkipReason.FAILOVER_QUARANTINE,
 };
 
 /** A won claim's answer is `fence × CLAIM_SCALE`; a refused one's is its code, below the scale. */
-export const CLAIM_SCALE = 8;
+export const CLAIM_SCALE = 16;
+
+/**
+ * Global database: a failover moves the fence to the next multiple of this (the next epoch), past
+ * any token the lost primary could have handed out after its last replicated write (fewer than
+ * 2^32 claims). Tokens stay below 2^53 / CLAIM_SCALE for 2^17 failovers.
+ */
+export const FENCE_EPOCH = 2 ** 32;
+
+// The row was last claimed through another cluster of a global database than this claim: a
+// failover. `cluster` is bound by the cluster executor; NULL (one database) never matches.
+const SWITCHED = '(:cluster IS NOT NULL AND cluster IS NOT NULL AND cluster <> :cluster)';
 
 /** The verdict of a win that keeps the fence: the same holder re-issues its live claim. */
 export const REISSUE = 7;
 
 /**
  * The row's verdict on a claim: 0 a new holder wins, 7 (`REISSUE`) the same live holder wins again,
- * else the refusal code. Tick checks come first: they say something about the event itself,
+ * else the refusal code. A failover's quarantine comes first: until it ends, the row cannot know
+ * what the lost primary granted. Tick checks come next: they say something about the event itself,
  * whoever holds the lease.
  */
 const VERDICT = `CASE
+    WHEN ${SWITCHED} THEN 8
+    WHEN quarantine_until > ${NOW} THEN 8
     WHEN ${SAME_LIVE_HOLDER} THEN ${REISSUE}
     WHEN :tick IS NOT NULL AND ${TICK} > ${NOW} + INTERVAL :max_ahead_us MICROSECOND THEN 4
     WHEN :tick IS NOT NULL AND ${TICK} < ${NOW} - INTERVAL :max_age_us MICROSECOND THEN 3
@@ -68,6 +83,12 @@ const ANSWER = `CASE LAST_INSERT_ID() WHEN 0 THEN (fence + 1) * ${CLAIM_SCALE} W
  * verdict (`verdictSql`). A win always changes the row (`version + 1`), so "won" is never mistaken
  * for "matched, nothing changed". A live claim re-issued by the same holder keeps its fence.
  *
+ * Global database (`:cluster` bound): the first claim through another cluster than the row's last
+ * is refused (`failover-quarantine`) and changes the row: the fence jumps to the next epoch and
+ * claims are refused until `:quarantine_us` has passed on the new primary's clock, so leases the
+ * lost primary granted have ended and its tokens stay below every later one. Those assignments
+ * read `cluster`, which is set last.
+ *
  * The verdict is computed once, by the first assignment, and kept in the session's LAST_INSERT_ID;
  * every later assignment reads only that and its own column, and the last one turns the verdict
  * into the answer from the old fence. So the answer is the same whether SET runs left to right
@@ -76,6 +97,7 @@ const ANSWER = `CASE LAST_INSERT_ID() WHEN 0 THEN (fence + 1) * ${CLAIM_SCALE} W
 export function claimSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
   runs = IF(LAST_INSERT_ID(${VERDICT}) = 0, runs + 1, runs),
+  quarantine_until = IF(${SWITCHED}, GREATEST(lease_until, ${NOW} + INTERVAL :quarantine_us MICROSECOND), quarantine_until),
   claimed_at = IF(${NEW_HOLDER}, ${NOW}, claimed_at),
   owner_seen = IF(${WON} AND :owner IS NOT NULL, ${NOW}, owner_seen),
   owner = IF(${WON}, COALESCE(:owner, owner), owner),
@@ -83,7 +105,9 @@ export function claimSql(table: string): string {
   lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until),
   holder = IF(${WON}, :holder, holder),
   version = IF(${WON}, version + 1, version),
-  fence = IF(LAST_INSERT_ID(${ANSWER}) % ${CLAIM_SCALE} = 0, LAST_INSERT_ID() DIV ${CLAIM_SCALE}, fence)
+  fence = IF(LAST_INSERT_ID(${ANSWER}) % ${CLAIM_SCALE} = 0, LAST_INSERT_ID() DIV ${CLAIM_SCALE},
+    IF(${SWITCHED}, (fence DIV ${FENCE_EPOCH} + 1) * ${FENCE_EPOCH}, fence)),
+  cluster = COALESCE(:cluster, cluster)
 WHERE job = :job`;
 }
 

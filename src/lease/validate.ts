@@ -14,6 +14,7 @@ export interface NormalizedClaim {
   readonly maxTickAheadMs: number;
   readonly owner: string | null;
   readonly failoverAfterMs: number;
+  readonly failoverQuarantineMs: number;
 }
 
 export function assertDuration(value: unknown, option: string, { min = 0, max = MAX_LEASE_MS } = {}): number {
@@ -52,6 +53,7 @@ export function normalizeClaim(request: ClaimRequest): NormalizedClaim {
     maxTickAheadMs: assertDuration(request.maxTickAheadMs ?? DEFAULTS.maxTickAheadMs, 'maxTickAheadMs'),
     owner: request.owner == null ? null : assertToken(request.owner, 'owner', MAX_OWNER_LENGTH),
     failoverAfterMs: assertDuration(request.failoverAfterMs ?? DEFAULTS.failoverAfterMs, 'failoverAfterMs'),
+    failoverQuarantineMs: assertDuration(request.failoverQuarantineMs ?? request.leaseMs, 'failoverQuarantineMs'),
   };
 }
 

@@ -199,6 +199,8 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
         maxTickAheadMs: options.maxTickAheadMs,
         owner,
         ...(affinity ? { failoverAfterMs: affinity.failoverAfterMs } : {}),
+        // The longest lease any claimant of the job takes, unless the user knows better.
+        failoverQuarantineMs: options.failoverQuarantineMs ?? options.leaseMs ?? options.maxLeaseMs,
       },
       { ...options.retry, budgetMs: claimBudget(options, remaining) },
     );

@@ -65,7 +65,8 @@ export interface Observer {
 }
 
 /** Levels of interfaces §4: failures and unknowns ERROR, suspicious input WARN, the rest INFO. */
-const WARN_REASONS: ReadonlySet<string> = new Set(['invalid-event', 'no-tick']);
+// A failover's quarantine too: the job is held off for up to the longest lease, worth a look.
+const WARN_REASONS: ReadonlySet<string> = new Set(['invalid-event', 'no-tick', 'failover-quarantine']);
 
 function levelOf(decision: Decision): 'info' | 'warn' | 'error' {
   // A failed run, an unknown lease state, or a run whose end could not be recorded.
