@@ -14,6 +14,7 @@ import { dbPause } from './db-pause.js';
 import { duplicates } from './duplicates.js';
 import { edgeHoles, edgeHolesControl } from './edge-holes.js';
 import { events } from './events.js';
+import { globalFailover, globalFailoverControl } from './global-failover.js';
 import { holderPause } from './holder-pause.js';
 import { holderTimeout } from './holder-timeout.js';
 import { invokerSkew } from './invoker-skew.js';
@@ -51,6 +52,8 @@ export const SCENARIOS: readonly Scenario[] = [
   dbCrash,
   dbClockStep,
   dbClockStrobe,
+  globalFailover,
+  globalFailoverControl,
   burst,
   burstControl,
   sqlModes,
