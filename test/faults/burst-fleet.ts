@@ -39,7 +39,12 @@ export interface BurstOutcome extends FleetOutcome {
 
 const READY_TIMEOUT_MS = 30_000;
 const ROUND_TIMEOUT_MS = 60_000;
-const TIMEOUT_MS = 10_000;
+/**
+ * Each invocation's Lambda timeout. The guard enforces it in-process (a body still running
+ * releaseReserveMs before it is abandoned and its process ended), so it must stay out of reach of
+ * 200 claims on a loaded machine, or the burst would measure the machine.
+ */
+const TIMEOUT_MS = 30_000;
 const REGION = 'us-east-1';
 
 interface Pending {
