@@ -82,6 +82,27 @@ export class LeaseDatabase {
     );
   }
 
+  /**
+   * An Aurora Global Database: the primary cluster's lease database and the secondary clusters',
+   * each with its own secret in its own region (a replica of the lease user's secret), the same
+   * database and table. Functions get every cluster, the primary first (LEASE_GUARD_CLUSTERS), and
+   * access to all of them: after a failover they claim through the promoted one, fenced and
+   * quarantined (README, guarantee 13). The Data API must be enabled on every cluster. The table is
+   * created on the primary only (LeaseTable); it replicates.
+   */
+  static global(primary: LeaseDatabase, secondaries: readonly LeaseDatabase[]): LeaseDatabase {
+    return new LeaseDatabase(
+      primary.clusterArn,
+      primary.secretArn,
+      primary,
+      primary.region,
+      primary.cluster,
+      primary.secret,
+      primary.secretEncryptionKeyArn,
+      [primary, ...secondaries],
+    );
+  }
+
   readonly databaseName: string;
   readonly tableName: string;
 
@@ -96,6 +117,8 @@ export class LeaseDatabase {
     /** The secret construct, when given one (`fromCluster`). */
     readonly secret: secretsmanager.ISecret | undefined,
     private readonly secretEncryptionKeyArn: string | undefined,
+    /** A global database's clusters, the primary first; undefined for one cluster. */
+    private readonly members?: readonly LeaseDatabase[],
   ) {
     this.databaseName = options.databaseName;
     this.tableName = options.tableName ?? DEFAULTS.table;
@@ -106,6 +129,10 @@ export class LeaseDatabase {
    * its path. Constructs call it in their constructor.
    */
   check(scope: IConstruct): void {
+    if (this.members) {
+      this.checkGlobal(scope, this.members);
+      return;
+    }
     literalIdentifier(scope, this.databaseName, 'databaseName');
     literalIdentifier(scope, this.tableName, 'tableName');
     if (this.cluster) {
@@ -155,11 +182,38 @@ export class LeaseDatabase {
     }
   }
 
+  private checkGlobal(scope: IConstruct, members: readonly LeaseDatabase[]): void {
+    if (members.length < 2) {
+      throw constructError(
+        scope,
+        'LeaseDatabase.global needs the primary and at least one secondary cluster; for one cluster use the primary alone.',
+      );
+    }
+    const seen = new Set<string>();
+    for (const member of members) {
+      if (member.members)
+        throw constructError(scope, 'LeaseDatabase.global takes single clusters, not another global one.');
+      member.check(scope);
+      if (member.databaseName !== this.databaseName || member.tableName !== this.tableName) {
+        throw constructError(
+          scope,
+          `every cluster of a global database holds the same table: ${this.databaseName}.${this.tableName} on the primary, ${member.databaseName}.${member.tableName} on ${member.clusterArn}.`,
+        );
+      }
+      if (!Token.isUnresolved(member.clusterArn)) {
+        if (seen.has(member.clusterArn))
+          throw constructError(scope, `the cluster ${member.clusterArn} is listed twice.`);
+        seen.add(member.clusterArn);
+      }
+    }
+  }
+
   /**
    * A synth-time check for a cluster defined in this app: the Data API must be enabled, since the
    * guarded functions and the migration reach the cluster only through it. Returns the errors.
    */
   dataApiErrors(): string[] {
+    if (this.members) return this.members.flatMap((member) => member.dataApiErrors());
     const cfn = this.cluster?.node.defaultChild;
     // A cluster imported by attributes has no resource here and cannot be checked.
     if (!(cfn instanceof rds.CfnDBCluster) || Stack.of(cfn).resolve(cfn.enableHttpEndpoint) === true) return [];
@@ -170,6 +224,18 @@ export class LeaseDatabase {
 
   /** The `LEASE_GUARD_*` variables a function in `scope` needs to reach this lease table. */
   environment(scope: IConstruct): Record<string, string> {
+    if (this.members) {
+      const clusters = this.members.map((m) => ({
+        resourceArn: m.clusterArn,
+        secretArn: m.secretArn,
+        region: m.region,
+      }));
+      return {
+        [LEASE_ENV.CLUSTERS]: Stack.of(scope).toJsonString(clusters),
+        [LEASE_ENV.DATABASE]: this.databaseName,
+        [LEASE_ENV.TABLE]: this.tableName,
+      };
+    }
     const here = Stack.of(scope).region;
     const sameRegion = !Token.isUnresolved(here) && !Token.isUnresolved(this.region) && here === this.region;
     return {
@@ -188,6 +254,10 @@ export class LeaseDatabase {
    * Manager). IAM cannot restrict which SQL runs: the database user's grants are the real boundary.
    */
   grantLeaseAccess(grantee: iam.IGrantable): iam.Grant {
+    if (this.members) {
+      const [first, ...rest] = this.members.map((member) => member.grantLeaseAccess(grantee));
+      return rest.reduce((all, grant) => all.combine(grant), first as iam.Grant);
+    }
     const dataApi = iam.Grant.addToPrincipal({
       grantee,
       actions: ['rds-data:ExecuteStatement'],
