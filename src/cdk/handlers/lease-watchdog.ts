@@ -6,9 +6,10 @@
  * job that every region skips (say, under clock skew) or that never completes is noticed.
  */
 import { DEFAULTS, METRICS } from '../../constants.js';
-import { leaseEnv } from '../../env.js';
+import { leaseClustersEnv, leaseEnv } from '../../env.js';
 import { completionLag } from '../../lease/lag.js';
 import { createSqlLeaseStore } from '../../lease/sql-lease-store.js';
+import { createClusterExecutor } from '../../sql/cluster-executor.js';
 import { createDataApiExecutor } from '../../sql/data-api-executor.js';
 
 export interface JobLag {
@@ -25,7 +26,9 @@ export interface WatchdogReport {
 
 export async function handler(): Promise<WatchdogReport> {
   // Created per run: the watchdog runs every few minutes, and a closed client holds no sockets.
-  const executor = createDataApiExecutor();
+  // A global database (LeaseDatabase.global) lists its clusters; the writer answers.
+  const clusters = leaseClustersEnv();
+  const executor = clusters ? createClusterExecutor({ clusters }) : createDataApiExecutor();
   try {
     const states = await createSqlLeaseStore({ executor, table: leaseEnv('TABLE') ?? DEFAULTS.table }).list();
     const jobs = states.map((state): JobLag => {
