@@ -1,6 +1,6 @@
 /**
  * The build steps of `lease-guard/cdk` beyond tsc (run by `npm run build`, after tsc):
- * - lease-guard's own Lambda functions, bundled once into `dist/cdk/assets/handlers/<name>.mjs`, so an
+ * - lease-guard's own Lambda functions, bundled once into `dist/cdk/assets/handlers/index.mjs`, so an
  *   app that uses the constructs needs neither esbuild nor Docker for them;
  * - a CommonJS copy of the entry (`dist/cdk/index.cjs`, with `index.d.cts`) for apps laid out like
  *   `cdk init app --language typescript` and their jest tests, which `require` it.

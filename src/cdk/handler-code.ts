@@ -4,27 +4,21 @@ import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 
-/** The functions lease-guard itself deploys, bundled when the package is built. */
-export const HANDLERS = ['lease-table-migrate', 'lease-watchdog'] as const;
-export type LeaseGuardHandler = (typeof HANDLERS)[number];
+/** The functions lease-guard itself deploys, by their export in the one bundle (`handlers/index.ts`). */
+export type LeaseGuardHandler = 'migrate' | 'watchdog';
 
 /** The runtime lease-guard's own functions run on; their bundles target it. */
 export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 /**
- * How the handlers are bundled: one ES module per handler (`<name>.mjs`) with what they share,
- * the AWS SDK's Data API client above all, in one chunk beside them; the SDK is inside (the client
- * is the version the tests ran against), and CommonJS dependencies get a `require`. The package
- * build and the repository's own synth use the same options.
+ * How the handlers are bundled: one ES module (`index.mjs`) exporting both, with the AWS SDK inside
+ * (the Data API client is the version the tests ran against) and a `require` for CommonJS
+ * dependencies. The package build and the repository's own synth use the same options.
  */
 export function handlerBuildOptions(outdir: string) {
   return {
-    entryPoints: HANDLERS.map((name) => fileURLToPath(new URL(`./handlers/${name}.ts`, import.meta.url))),
-    outdir,
-    entryNames: '[name]',
-    chunkNames: 'shared-[hash]',
-    outExtension: { '.js': '.mjs' },
-    splitting: true,
+    entryPoints: [fileURLToPath(new URL('./handlers/index.ts', import.meta.url))],
+    outfile: `${outdir}/index.mjs`,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -44,15 +38,15 @@ export function handlerBuildOptions(outdir: string) {
  * The code and handler of one of lease-guard's own functions. The published package carries them
  * prebuilt (`dist/cdk/assets/handlers/`, made by `npm run build`), so an app needs neither esbuild
  * nor Docker for them and every app deploys the bytes the package was tested with; both functions
- * deploy the same asset. Run from the repository's TypeScript sources there is no prebuilt copy,
+ * deploy the same asset, each with its own export as the handler. Run from the repository's TypeScript sources there is no prebuilt copy,
  * so they are bundled at synth with the repository's esbuild, with the same options.
  */
 export function handlerCode(name: LeaseGuardHandler): { readonly code: lambda.Code; readonly handler: string } {
-  const handler = `${name}.handler`;
+  const handler = `index.${name}`;
   const prebuilt = fileURLToPath(new URL('./assets/handlers/', import.meta.url));
-  if (existsSync(`${prebuilt}${name}.mjs`)) return { code: lambda.Code.fromAsset(prebuilt), handler };
+  if (existsSync(`${prebuilt}index.mjs`)) return { code: lambda.Code.fromAsset(prebuilt), handler };
   const source = fileURLToPath(new URL('./handlers/', import.meta.url));
-  if (!existsSync(`${source}${name}.ts`)) {
+  if (!existsSync(`${source}index.ts`)) {
     throw new Error(
       `lease-guard's ${name} function is missing from ${prebuilt}: the package is incomplete; reinstall lease-guard (or run npm run build in its repository).`,
     );

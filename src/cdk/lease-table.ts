@@ -98,7 +98,7 @@ export class LeaseTable extends Construct {
     }
 
     this.migrateFunction = new lambda.Function(this, 'MigrateFunction', {
-      ...handlerCode('lease-table-migrate'),
+      ...handlerCode('migrate'),
       runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,

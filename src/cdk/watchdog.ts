@@ -73,7 +73,7 @@ export class LeaseWatchdog extends Construct {
     this.alarmActions = props.alarmActions ?? [];
 
     this.lambdaFunction = new lambda.Function(this, 'Function', {
-      ...handlerCode('lease-watchdog'),
+      ...handlerCode('watchdog'),
       runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,

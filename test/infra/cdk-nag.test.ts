@@ -34,7 +34,8 @@ function findings(app: App): string[] {
 }
 
 // cdk-nag fails the synth on any finding that is not acknowledged, with its reason.
-describe('cdk-nag AwsSolutions checks', () => {
+// Synthesis is CPU-bound and the first one in a file also loads aws-cdk-lib: generous on a loaded machine.
+describe('cdk-nag AwsSolutions checks', { timeout: 180_000 }, () => {
   it('pass on the example app: every remaining finding is acknowledged by the construct that owns it', () => {
     expect(findings(exampleApp().app)).toEqual([]);
   });

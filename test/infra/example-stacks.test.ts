@@ -21,7 +21,8 @@ function exampleApp(scaleToZero = false): {
   return { database, home, away };
 }
 
-describe('example stacks', () => {
+// Synthesis is CPU-bound and the first one in a file also loads aws-cdk-lib: generous on a loaded machine.
+describe('example stacks', { timeout: 180_000 }, () => {
   it('defines an Aurora Serverless v2 MySQL 3 cluster with the Data API in a VPC without NAT gateways', () => {
     const template = Template.fromStack(exampleApp().database);
     template.hasResourceProperties('AWS::RDS::DBCluster', {

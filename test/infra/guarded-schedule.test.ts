@@ -70,7 +70,8 @@ function onlyFunction(template: Template): Record<string, unknown> {
   return functions[0]!.Properties;
 }
 
-describe('GuardedSchedule: the function', () => {
+// Synthesis is CPU-bound and the first one in a file also loads aws-cdk-lib: generous on a loaded machine.
+describe('GuardedSchedule: the function', { timeout: 180_000 }, () => {
   it('defaults to Node.js 22 on ARM64, 256 MB, 1 minute, with the LEASE_GUARD_* environment and the job name', () => {
     const stack = stackIn();
     guarded(stack, { database: sameRegion(stack) });

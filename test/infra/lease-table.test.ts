@@ -45,7 +45,8 @@ function statements(template: Template, policyPrefix: string): { Action: string 
     .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
 }
 
-describe('LeaseTable', () => {
+// Synthesis is CPU-bound and the first one in a file also loads aws-cdk-lib: generous on a loaded machine.
+describe('LeaseTable', { timeout: 180_000 }, () => {
   it('creates or upgrades the table through a custom resource on a nodejs22.x function', () => {
     const { stack } = leaseTable({ tableName: 'job_leases' });
     const template = Template.fromStack(stack);
@@ -59,7 +60,7 @@ describe('LeaseTable', () => {
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
-      Handler: 'lease-table-migrate.handler',
+      Handler: 'index.migrate',
       Timeout: 300,
       Description: 'lease-guard: creates or upgrades app.job_leases',
     });

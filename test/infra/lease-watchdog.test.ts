@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../src/cdk/handlers/lease-watchdog.js';
 import { METRICS } from '../../src/constants.js';
 import { completionLag } from '../../src/lease/lag.js';
 import { migrate } from '../../src/lease/schema.js';
 import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
-import { fromSqlTime } from '../../src/lease/time.js';
+import { fromSqlTime, toSqlTime } from '../../src/lease/time.js';
 import { createDataApiExecutor } from '../../src/sql/data-api-executor.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from '../local/data-api-fixture.js';
@@ -21,26 +20,21 @@ describe('lease-watchdog handler', () => {
     api = await startLocalDataApi('watchdog');
     executor = createDataApiExecutor({ client: api.client, database: api.database, ...LOCAL_ARNS });
     await migrate(executor, table);
-    const store = createSqlLeaseStore({ executor, table });
+    // The rows as the guards leave them, written directly so the test depends only on the columns
+    // the watchdog reads: tick_done (the newest completed tick) and created_at (the first claim).
     const { rows } = await executor.execute({ sql: 'SELECT UTC_TIMESTAMP(6) AS now' });
     const dbNow = fromSqlTime(rows[0]?.now) as Date;
-    const minutesAgo = (minutes: number) => new Date(dbNow.getTime() - minutes * 60_000);
-    const run = async (job: string, tick: Date, outcome: 'success' | 'failure') => {
-      const holder = `test/${randomBytes(4).toString('hex')}`;
-      const claim = await store.claim({ job, holder, leaseMs: 1_000, tick });
-      if (!claim.acquired) throw new Error(`setup: ${job} did not claim (${claim.reason})`);
-      const release =
-        outcome === 'success'
-          ? { job, holder, fence: claim.fence, outcome }
-          : { job, holder, fence: claim.fence, outcome, error: 'boom' };
-      await store.release(release as Parameters<typeof store.release>[0]);
-    };
-    // A job that keeps completing, one that stopped 50 minutes ago (its later ticks all failed) and
-    // one that never completed.
-    await run('steady', minutesAgo(1), 'success');
-    await run('stopped', minutesAgo(50), 'success');
-    await run('stopped', minutesAgo(45), 'failure');
-    await run('never', minutesAgo(2), 'failure');
+    const minutesAgo = (minutes: number) => toSqlTime(new Date(dbNow.getTime() - minutes * 60_000));
+    const row = (job: string, tickDone: string | null, createdAt: string) =>
+      executor.execute({
+        sql: `INSERT INTO \`${table}\` (job, tick_done, created_at, runs, failures) VALUES (:job, :tick_done, :created_at, 1, 0)`,
+        params: { job, tick_done: tickDone, created_at: createdAt },
+      });
+    // A job that keeps completing, one whose last completed tick is 50 minutes old (its later ticks
+    // failed), and one that never completed.
+    await row('steady', minutesAgo(1), minutesAgo(120));
+    await row('stopped', minutesAgo(50), minutesAgo(120));
+    await row('never', null, minutesAgo(2));
   });
 
   afterAll(async () => {

@@ -124,14 +124,13 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
       ],
       { cwd: dir, env: ENV, timeout: 180_000 },
     );
-    writeFileSync(join(dir, 'bin/app.ts'), APP);
     return dir;
   }
 
   /** Synthesises with the compiled app and returns the output directory. */
-  async function synth(dir: string, script: string): Promise<string> {
+  async function synth(dir: string, script: string, compile: boolean): Promise<string> {
     const outdir = join(dir, 'cdk.out');
-    await run(TSC, ['-p', '.'], { cwd: dir, env: ENV });
+    if (compile) await run(TSC, ['-p', '.'], { cwd: dir, env: ENV });
     await run(process.execPath, [script, outdir], { cwd: dir, env: ENV });
     return outdir;
   }
@@ -146,7 +145,7 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
       });
       expect(stdout.trim()).toBe('function');
     }
-    return handlers.map((handler) => handler.file).sort();
+    return handlers.map((handler) => `${handler.file}#${handler.exportName}`).sort();
   }
 
   function checkTemplate(outdir: string): void {
@@ -158,23 +157,25 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
 
   it('synthesises from an ES-module app, with the prebuilt migration and watchdog', async () => {
     const dir = await freshApp('esm-app', { type: 'module' });
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(CDK_INIT_TSCONFIG));
-    const outdir = await synth(dir, 'build/app.js');
+    // Plain JavaScript: the app's source has no types, and the TypeScript path is the CommonJS app's.
+    writeFileSync(join(dir, 'bin/app.js'), APP);
+    const outdir = await synth(dir, 'bin/app.js', false);
     checkTemplate(outdir);
     // The migration and the watchdog, from dist/cdk/assets: no esbuild in this app.
     expect(existsSync(join(dir, 'node_modules/esbuild'))).toBe(false);
-    expect(await loadHandlers(outdir)).toEqual(['lease-table-migrate.mjs', 'lease-watchdog.mjs']);
-  }, 240_000);
+    expect(await loadHandlers(outdir)).toEqual(['index.mjs#migrate', 'index.mjs#watchdog']);
+  }, 420_000);
 
   it('synthesises from a CommonJS TypeScript app laid out like cdk init, through the CommonJS copy', async () => {
     const dir = await freshApp('cjs-app', {});
+    writeFileSync(join(dir, 'bin/app.ts'), APP);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(CDK_INIT_TSCONFIG));
-    const outdir = await synth(dir, 'build/app.js');
+    const outdir = await synth(dir, 'build/app.js', true);
     // tsc wrote require() calls, and require resolves the CommonJS copy, not the ES module.
     expect(readFileSync(join(dir, 'build/app.js'), 'utf8')).toContain('require("lease-guard/cdk")');
     const { stdout } = await run(process.execPath, ['-p', "require.resolve('lease-guard/cdk')"], { cwd: dir });
     expect(stdout.trim()).toMatch(/node_modules\/lease-guard\/dist\/cdk\/index\.cjs$/);
     checkTemplate(outdir);
-    expect(await loadHandlers(outdir)).toEqual(['lease-table-migrate.mjs', 'lease-watchdog.mjs']);
-  }, 240_000);
+    expect(await loadHandlers(outdir)).toEqual(['index.mjs#migrate', 'index.mjs#watchdog']);
+  }, 420_000);
 });
