@@ -13,12 +13,11 @@
  * (the claim's quarantine length rewritten to 0 on the way to the new primary): the re-delivered
  * tick then runs beside the holder the new primary cannot see.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LEASE_ENV } from '../../../src/constants.js';
 import { Invariant } from '../../../src/fleet/checker.js';
 import type { FleetEnvironment } from '../../../src/fleet/environment.js';
-import { schedulerEvent } from '../../../src/fleet/events.js';
-import { Delivery, InvocationOutcome, type InvocationRecord, observerNow } from '../../../src/fleet/history.js';
+import { type FailoverTimeline, failoverSteps } from '../../../src/fleet/failover-nemesis.js';
+import { Delivery, InvocationOutcome, type InvocationRecord } from '../../../src/fleet/history.js';
 import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
 import type { RegionSpec } from '../../../src/fleet/supervisor.js';
 import { SkipReason } from '../../../src/lease/lease-store.js';
@@ -44,13 +43,6 @@ const REGIONS: readonly RegionSpec[] = [
   { name: 'eu-west-1', workers: 2 },
   { name: 'ap-southeast-2', workers: 2 },
 ];
-
-interface Timeline {
-  stopObs: number;
-  killObs: number;
-  promoteObs: number;
-  holderRegion: string | null;
-}
 
 export const globalFailover: Scenario = {
   name: 'global-failover',
@@ -111,14 +103,24 @@ async function runGlobalFailover(
 async function drive(context: ScenarioContext, db: LocalGlobalDatabase): Promise<ScenarioReport> {
   const job = fleetJob(`failover-${context.runId}`, { leaseMs: LEASE_MS });
   const count = context.profile === 'quick' ? 11 : 14;
-  const timeline: Timeline = { stopObs: Number.NaN, killObs: Number.NaN, promoteObs: Number.NaN, holderRegion: null };
-  const running = new Map<string, { region: string; tick: string | null }>();
-  const redelivered: Promise<unknown>[] = [];
+  let timeline: FailoverTimeline | undefined;
   const outcome = await runFleet(context, { jobs: [job], regions: REGIONS, maxWorkersPerRegion: 4 }, async (fleet) => {
     const { random, history, supervisor } = fleet;
     const ticks = await planTicks(context.environment, count, TICK_EVERY_MS);
-    const killTick = ticks[KILL_AT] as Date;
-    const items: ScheduleItem[] = [];
+    const steps = failoverSteps({
+      db,
+      supervisor,
+      history,
+      job: job.job,
+      regions: REGIONS,
+      stopAtMs: 300 + STOP_AT * TICK_EVERY_MS - 300,
+      killAtMs: 300 + KILL_AT * TICK_EVERY_MS,
+      killTick: ticks[KILL_AT] as Date,
+      promoteAfterMs: PROMOTE_AFTER_MS,
+      timeoutMs: TIMEOUT_MS,
+    });
+    timeline = steps.timeline;
+    const items: ScheduleItem[] = [...steps.items];
     ticks.forEach((tick, index) => {
       items.push(
         ...deliverEachRegion(300 + index * TICK_EVERY_MS, tick, {
@@ -130,73 +132,20 @@ async function drive(context: ScenarioContext, db: LocalGlobalDatabase): Promise
         }),
       );
     });
-    items.push({
-      kind: 'step',
-      atMs: 300 + STOP_AT * TICK_EVERY_MS - 300,
-      run: async () => {
-        await db.pair.stopReplication();
-        timeline.stopObs = observerNow();
-        history.beginNemesis('replication-stopped', 'secondary', 'writes from now on stay on the primary');
-      },
-    });
-    items.push({
-      kind: 'step',
-      atMs: 300 + KILL_AT * TICK_EVERY_MS,
-      run: async () => {
-        // Kill it while a holder of this tick runs its body: bounded wait for one to start.
-        const deadline = observerNow() + 5000;
-        let holder: { region: string } | undefined;
-        while (!holder && observerNow() < deadline) {
-          holder = [...running.values()].find((body) => body.tick === killTick.toISOString());
-          if (!holder) await sleep(10);
-        }
-        if (!holder) throw new Error(`no holder of tick ${KILL_AT} was running when the primary was to be killed`);
-        timeline.holderRegion = holder.region;
-        await db.pair.primary.kill();
-        timeline.killObs = observerNow();
-        history.beginNemesis('primary-killed', 'primary', 'SIGKILL while a holder runs');
-        await sleep(PROMOTE_AFTER_MS);
-        await db.pair.promoteReplica();
-        timeline.promoteObs = observerNow();
-        history.beginNemesis('replica-promoted', 'secondary', 'replication stopped, read-only off');
-        // The same tick again from the other regions, as at-least-once delivery can send it.
-        for (const region of REGIONS.filter((r) => r.name !== holder?.region)) {
-          const dispatched = await supervisor.dispatch({
-            job: job.job,
-            region: region.name,
-            event: schedulerEvent(killTick),
-            tick: killTick,
-            delivery: Delivery.DUPLICATE,
-            timeoutMs: TIMEOUT_MS,
-            body: { bodyMs: 1000, registerDelayMs: 0 },
-          });
-          if (dispatched) redelivered.push(dispatched.done);
-        }
-        await Promise.all(redelivered);
-      },
-    });
     await runFleetSchedule(fleet, {
       items,
       lambdaRetry: { delaysMs: [1000, 2000] },
       settleTimeoutMs: 60_000,
-      onDispatched: (dispatched, request) => {
-        void dispatched.bodyStarted.then((fence) => {
-          if (fence !== null)
-            running.set(dispatched.invocationId, { region: request.region, tick: request.tick?.toISOString() ?? null });
-        });
-        void dispatched.done.then(
-          () => running.delete(dispatched.invocationId),
-          () => running.delete(dispatched.invocationId),
-        );
-      },
+      onDispatched: steps.onDispatched,
     });
   });
+  if (!timeline) throw new Error('the failover run did not start');
   return judge(outcome, timeline);
 }
 
 type Outcome = Awaited<ReturnType<typeof runFleet>>;
 
-function judge(outcome: Outcome, timeline: Timeline): ScenarioReport {
+function judge(outcome: Outcome, timeline: FailoverTimeline): ScenarioReport {
   const records = outcome.history.invocations;
   const extra: FaultViolation[] = [];
   const job = outcome.check.jobs[0]?.job ?? '-';
