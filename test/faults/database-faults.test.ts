@@ -15,7 +15,7 @@ import { dbPause } from './scenarios/db-pause.js';
 import { SUBSET_SEED } from './subset-context.js';
 import { details } from './summary.js';
 
-const LIMIT_MS = 120_000;
+const LIMIT_MS = 240_000;
 
 describe('fault suite, quick: database frozen and its clock stepped (own server, libfaketime)', () => {
   let environment: FleetEnvironment;

@@ -190,6 +190,7 @@ async function leftoverTimers(
     // Runs until it has renewed (an awaited condition, not a fixed sleep a slow machine outlasts).
     await until(() => recorder.renewals.some((renewal) => renewal.holder === first && renewal.answeredObs !== null), {
       what: 'the first run to renew',
+      timeoutMs: 120_000,
     });
   });
   const returned = observerNow();
