@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { LEASE_ENV } from '../../constants.js';
+import { runFailoverAct } from '../../fleet/demo-failover.js';
 import { DemoInterruptedError, runDemo } from '../../fleet/demo-run.js';
 import { DEMO_LIMITS } from '../../fleet/demo-scenario.js';
 import { onStopRequest } from '../../local/stop-requests.js';
@@ -12,6 +13,7 @@ interface DemoCommandOptions {
   readonly mysqlUrl?: string;
   readonly html?: string;
   readonly json?: boolean;
+  readonly failover?: boolean;
 }
 
 /** Exit code when the run finished and an invariant broke (1 is for errors, 130 for Ctrl-C). */
@@ -44,6 +46,10 @@ export function registerDemoCommand(program: Command): void {
     )
     .option('--html <file>', 'also write the timeline as a self-contained HTML chart')
     .option('--json', 'print the summary as JSON on stdout; progress and the timeline go to stderr')
+    .option(
+      '--failover',
+      "then a failover act: the database's region goes down (a global database stand-in: two MariaDB servers in replication); the timeline shows the quarantine and the job running again",
+    )
     .action(async function demoAction(options: DemoCommandOptions) {
       const out = options.json ? process.stderr : process.stdout;
       const controller = new AbortController();
@@ -66,6 +72,10 @@ export function registerDemoCommand(program: Command): void {
         });
         if (options.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
         if (!result.summary.ok) process.exitCode = INVARIANT_BROKEN;
+        if (options.failover && !controller.signal.aborted) {
+          const act = await runFailoverAct({ signal: controller.signal, print: (line) => out.write(`${line}\n`) });
+          if (!act.ok) process.exitCode = INVARIANT_BROKEN;
+        }
       } catch (error) {
         if (!(error instanceof DemoInterruptedError)) throw error;
         process.stderr.write(`lease-guard demo: ${error.message}.\n`);
