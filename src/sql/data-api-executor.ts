@@ -140,16 +140,29 @@ function setting(
   return resolved;
 }
 
+// The names each statement text uses, found once per text: the lease statements repeat every call.
+const namesByText = new Map<string, readonly string[]>();
+const MAX_CACHED_TEXTS = 256;
+
+function parameterNames(sql: string): readonly string[] {
+  let names = namesByText.get(sql);
+  if (names === undefined) {
+    names = [...new Set(Array.from(sql.matchAll(PARAMETER_NAME), (match) => match[1] as string))];
+    if (namesByText.size >= MAX_CACHED_TEXTS) namesByText.clear(); // ad-hoc SQL must not grow it forever
+    namesByText.set(sql, names);
+  }
+  return names;
+}
+
 /**
  * The statement's values as SqlParameters, only those its SQL names: the protocol shares one
  * parameter object between statements, and whether the service accepts unused names is unknown.
  */
 function toParameters(statement: SqlStatement): SqlParameter[] {
   const params = statement.params ?? {};
-  const used = new Set(Array.from(statement.sql.matchAll(PARAMETER_NAME), (match) => match[1] as string));
   const parameters: SqlParameter[] = [];
-  for (const [name, value] of Object.entries(params)) {
-    if (used.has(name)) parameters.push({ name, value: toField(name, value) });
+  for (const name of parameterNames(statement.sql)) {
+    if (Object.hasOwn(params, name)) parameters.push({ name, value: toField(name, params[name] as SqlValue) });
   }
   return parameters;
 }

@@ -31,8 +31,11 @@ export interface Mysql2ExecutorOptions {
 }
 
 /**
- * The executor port over a mysql2 pool. Text protocol with `:name` placeholders (mysql2 escapes the
- * values), integers as numbers, DATETIME and DECIMAL as text, as the Data API returns them.
+ * The executor port over a mysql2 pool, `:name` placeholders, integers as numbers, DATETIME and
+ * DECIMAL as text, as the Data API returns them. Writes with parameters (the lease statements, sent
+ * on every invocation) go as server-side prepared statements, prepared once per connection and
+ * statement text (mysql2 keeps them), so the server does not parse a claim again for every
+ * invocation; reads and everything else use the text protocol, whose result types the port defines.
  */
 export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecutor {
   const timeZone = options.sessionTimeZone ?? '+00:00';
@@ -75,12 +78,26 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     }
   }
 
+  // Per statement text, decided once: prepared (a write with parameters) or text protocol.
+  const preparedTexts = new Map<string, boolean>();
+  function isPrepared(statement: SqlStatement): boolean {
+    let prepared = preparedTexts.get(statement.sql);
+    if (prepared === undefined) {
+      prepared = statement.params !== undefined && PREPARED_WRITE.test(statement.sql);
+      preparedTexts.set(statement.sql, prepared);
+    }
+    return prepared;
+  }
+
   async function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
     const signal = execOptions?.signal;
     if (signal?.aborted) throw abortedError(signal.reason);
     const connection = await connect(signal);
     let abandoned = false;
-    const query = connection.query(statement.sql, (statement.params ?? {}) as Record<string, SqlValue>);
+    const params = (statement.params ?? {}) as Record<string, SqlValue>;
+    const query = isPrepared(statement)
+      ? connection.execute(statement.sql, params)
+      : connection.query(statement.sql, params);
     const onAbort = (): void => {
       abandoned = true;
     };
@@ -104,6 +121,8 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     },
   };
 }
+
+const PREPARED_WRITE = /^\s*(UPDATE|INSERT|DELETE)\b/i;
 
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
