@@ -6,6 +6,7 @@
  */
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { LEASE_ENV } from '../../src/constants.js';
 import { LeaseGuardConfigError } from '../../src/errors.js';
 import { SkipReason } from '../../src/lease/lease-store.js';
@@ -108,7 +109,43 @@ describe('a local global database and the cluster executor', () => {
       await executor.close();
     }
   }, 60_000);
+
+  it('serves the CLI through --clusters after the failover, and refuses --clusters beside --resource-arn', async () => {
+    const clusters = JSON.stringify(db.clusters);
+    const status = await cli('status', '--json', '--clusters', clusters, '--database', 'lease_guard');
+    expect(status.code, status.err).toBe(0);
+    expect(JSON.parse(status.out)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ job: 'global', fence: FENCE_EPOCH + 1 })]),
+    );
+    const both = await cli('status', '--clusters', clusters, '--resource-arn', LOCAL_GLOBAL_ARNS.primary);
+    expect(both).toMatchObject({ code: 1, err: expect.stringMatching(/--clusters .* or --resource-arn .*not both/) });
+    const bad = await cli('status', '--clusters', '[{"resourceArn":"x"}]');
+    expect(bad).toMatchObject({ code: 1, err: expect.stringMatching(/--clusters is not a list of clusters/) });
+  });
 });
+
+/** Runs the CLI in-process and returns what it printed and its exit code. */
+async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  });
+  process.exitCode = undefined;
+  try {
+    await main(['node', 'lease-guard', ...args]);
+  } finally {
+    vi.restoreAllMocks();
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { out, err, code };
+}
 
 describe('clusters options', () => {
   const cluster = (name: string, region = 'us-east-1') => ({
