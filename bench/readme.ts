@@ -50,6 +50,49 @@ const range = (values: readonly number[]): string => {
 const kb = (bytes: number): string => `${Math.round(bytes / 1024)} KB`;
 const percent = (overhead: number): string => `${Math.round((overhead - 1) * 100)}%`;
 
+/** Contended rounds against the raw conditional UPDATE (issue 12); nothing when the run has none. */
+function floorLines(result: BenchResult): string[] {
+  const rows = result.contended;
+  if (!rows?.length) return [];
+  const vs = (match: (name: string) => boolean, what: string): string => {
+    const row = rows.find((r) => match(r.name));
+    if (!row) throw new Error(`the benchmark JSON has no contended figure for ${what}`);
+    return x(row.vsFloor);
+  };
+  const n = (result.settings.contended as { contenders?: number; rounds?: number } | undefined) ?? {};
+  return [
+    `  Against the floor (a raw \`UPDATE … WHERE until <= now\` loop on plain connections; ${n.contenders} environments × ${n.rounds}`,
+    `  rounds on one job, every design interleaved in one run), time per round: lease-guard's store over mysql2`,
+    `  ${vs((name) => name === 'lease-guard store (mysql2)', 'the store')}, its claim statement sent raw ${vs((name) => name === 'lease-guard claim statement, raw', 'the raw statement')} (before issue 12: ${vs((name) => name.startsWith('lease-guard claim statement before'), 'the statement before issue 12')}),`,
+    `  ShedLock ${vs((name) => name.startsWith('ShedLock'), 'ShedLock')}, the floor with one column every loser writes ${vs((name) => name.startsWith('floor +'), 'the floor with loser writes')}; the middleware as users`,
+    `  run it ${vs((name) => name === 'lease-guard (mysql2)', 'the middleware')} (middy, holder, logs and metrics per invocation, all in one Node process here).`,
+  ];
+}
+
+/** Bursts of duplicates with durable commits (issue 12); nothing when the run has none. */
+function burstLines(result: BenchResult): string[] {
+  const burst = result.burst;
+  if (!burst) return [];
+  const largest = Math.max(...burst.results.map((r) => r.size));
+  const at = (match: (name: string) => boolean, what: string) => {
+    const row = burst.results.find((r) => r.size === largest && match(r.name));
+    if (!row) throw new Error(`the benchmark JSON has no ${largest}-duplicate burst for ${what}`);
+    return row;
+  };
+  const lg = at((name) => name === 'lease-guard (mysql2)', 'lease-guard (mysql2)');
+  const shed = at((name) => name.startsWith('ShedLock'), 'ShedLock');
+  const before = at((name) => name.startsWith('lease-guard claim statement before'), 'the statement before issue 12');
+  const store = at((name) => name === 'lease-guard store (mysql2)', 'the store');
+  const ms = (value: number): string => `${value.toFixed(1)} ms`;
+  return [
+    `- Bursts of ${largest} duplicates with durable commits (\`innodb_flush_log_at_trx_commit=1\`, binlog with \`sync_binlog=1\`, each`,
+    `  fsync ${burst.server.fsyncDelayUs} µs slower to stand in for a storage quorum): a loser waits ${ms(lg.loserMs.p50)} at p50 and ${ms(lg.loserMs.p99)} at p99`,
+    `  (ShedLock ${ms(shed.loserMs.p50)} and ${ms(shed.loserMs.p99)}: ${x(lg.loserMs.p99 / shed.loserMs.p99)} at p99; the store alone ${ms(store.loserMs.p99)}, ${x(store.loserMs.p99 / shed.loserMs.p99)}),`,
+    `  with ${lg.fsyncsPerBurst.toFixed(1)} fsyncs per burst (the winner's claim and release); the claim statement`,
+    `  from before issue 12, whose losers each committed a write, made ${before.fsyncsPerBurst.toFixed(0)} and its losers waited ${ms(before.loserMs.p99)} at p99.`,
+  ];
+}
+
 /** The summary's Markdown, markers excluded. Every figure comes from `result`. */
 export function performanceSummary(result: BenchResult): string {
   const dataApi = peer(result, (n) => n === 'lease-guard (Data API)', 'lease-guard (Data API)');
@@ -96,10 +139,13 @@ export function performanceSummary(result: BenchResult): string {
     `  ShedLock ${ticks(shedLock, 'duplicates')} (sequential duplicates); seed A ran ${ticks(seedA, 'clock-skew')} twice under clock skew;`,
     `  ShedLock with \`lockAtLeastFor\` ran ${ticks(atLeast, 'duplicates')} twice and missed ${ticksOf(atLeast, 'duplicates').missedTicks}.`,
     `- Speed on loopback: an uncontended winning claim takes ${lg.winnerClaimMs.p50.toFixed(2)} ms at p50 over mysql2, ${x(latencyOf(seedA).winnerClaimMs.p50 / lg.winnerClaimMs.p50)}`,
-    `  seed A's; contended claims per second on one job are ${range(contendedRatios(shedLock))} lower than ShedLock's and`,
-    `  ${range(contendedRatios(seedA))} lower than seed A's, because every loser's claim writes its verdict to the row (that is what`,
-    '  answers it in one round trip). The guard adds to the time its statements take',
-    `  ${percent(lg.overhead)} over mysql2 (${x(lg.overhead)}) and ${percent(guard.overhead)} over the Data API (${x(guard.overhead)}).`,
+    `  seed A's; contended claims per second on one job are ${range(contendedRatios(shedLock).map((r) => 1 / r))} ShedLock's and`,
+    `  ${range(contendedRatios(seedA).map((r) => 1 / r))} seed A's (over the middleware). A refused claim changes no column: it still matches the row,`,
+    '  so its reason comes back in the same round trip, but it writes no redo or binlog and commits nothing.',
+    ...floorLines(result),
+    `  The guard adds to the time its statements take ${percent(lg.overhead)} over mysql2 (${x(lg.overhead)}) and`,
+    `  ${percent(guard.overhead)} over the Data API (${x(guard.overhead)}).`,
+    ...burstLines(result),
     `- Cold start: a guarded handler bundles to ${kb(bundle('external').bytes)} minified with the AWS SDK external (Lambda's`,
     `  Node.js 22 runtime ships it), ${kb(bundle('bundled').bytes)} with the SDK bundled.`,
   ].join('\n');

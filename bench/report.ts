@@ -6,8 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
+import type { BurstResult } from './burst.js';
 import type { BundleResult } from './cold-start.js';
+import type { ContendedResult } from './contended.js';
 import type { LatencyResult } from './latency.js';
+import type { Summary } from './stats.js';
 import type { ThroughputResult } from './throughput.js';
 import type { TickScenarioResult } from './ticks.js';
 
@@ -27,6 +30,13 @@ export interface BenchResult {
   readonly reference: string;
   readonly peers: readonly PeerResult[];
   readonly coldStart: readonly BundleResult[];
+  /** Every design against the floor, interleaved (issue 12). */
+  readonly contended?: readonly ContendedResult[];
+  /** Duplicate bursts on the durable-commit database (issue 12). */
+  readonly burst?: {
+    readonly server: Readonly<Record<string, unknown>> & { readonly commitMs: Summary };
+    readonly results: readonly BurstResult[];
+  };
 }
 
 interface Section {
@@ -187,12 +197,79 @@ function coldStart(result: BenchResult): Section {
   };
 }
 
+function againstFloor(result: BenchResult): Section[] {
+  const rows = result.contended;
+  if (!rows?.length) return [];
+  const n = (result.settings.contended as { contenders?: number } | undefined)?.contenders ?? Number.NaN;
+  return [
+    {
+      title: 'Contended rounds against the floor (one job, one interleaved run)',
+      note: `Each round: ${n} environments claim one new tick at once, the winner releases once all have answered; designs take turns round by round. "vs floor": mean round time over the floor's; "per-round median": the median of each round's ratio to the floor's round of the same turn.`,
+      head: [
+        'Design',
+        'Round ms p50',
+        'Round ms p99',
+        'Round ms mean',
+        'vs floor',
+        'Per-round median vs floor',
+        'Claims/s',
+        'Bad rounds, errors',
+      ],
+      rows: rows.map((r) => [
+        r.name,
+        fixed(r.roundMs.p50, 2),
+        fixed(r.roundMs.p99, 2),
+        fixed(r.roundMs.mean, 2),
+        `${fixed(r.vsFloor, 2)}×`,
+        `${fixed(r.vsFloorMedian, 2)}×`,
+        fixed((n * 1000) / r.roundMs.mean, 0),
+        `${r.roundsWithoutWinner + r.roundsWithTwoWinners}, ${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 80)})` : ''}`,
+      ]),
+    },
+  ];
+}
+
+function bursts(result: BenchResult): Section[] {
+  const b = result.burst;
+  if (!b) return [];
+  const s = b.server;
+  const shedLock = (size: number) => b.results.find((r) => r.size === size && r.name.startsWith('ShedLock'));
+  return [
+    {
+      title: 'Bursts of duplicates with durable commits (a second database)',
+      note: `innodb_flush_log_at_trx_commit=${s.innodbFlushLogAtTrxCommit}, log_bin=${s.logBin} (${s.binlogFormat}), sync_binlog=${s.syncBinlog}, every fsync ${s.fsyncDelayUs} µs slower (a preloaded shim); one committed write alone takes ${fixed(s.commitMs.p50, 2)} ms p50. Loser ratios are over ShedLock's at the same size. Fsyncs and binlog commits are the server's counters per burst.`,
+      head: [
+        'Design',
+        'Duplicates',
+        'Loser ms p50',
+        'Loser ms p99',
+        'Winner ms p50',
+        'Fsyncs / burst',
+        'Binlog commits / burst',
+        'Errors',
+      ],
+      rows: b.results.map((r) => [
+        r.name,
+        String(r.size),
+        withRatio(r.loserMs.p50, shedLock(r.size)?.loserMs.p50, 2),
+        withRatio(r.loserMs.p99, shedLock(r.size)?.loserMs.p99, 2),
+        fixed(r.winnerMs.p50, 2),
+        fixed(r.fsyncsPerBurst, 1),
+        fixed(r.binlogCommitsPerBurst, 1),
+        `${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 80)})` : ''}`,
+      ]),
+    },
+  ];
+}
+
 function sections(result: BenchResult): Section[] {
   const ref = result.peers.find((p) => p.name === result.reference);
   return [
     roundTrips(result, ref),
     latencyAndThroughput(result, ref),
     contendedClaims(result),
+    ...againstFloor(result),
+    ...bursts(result),
     contention(result),
     coldStart(result),
   ];

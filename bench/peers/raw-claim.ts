@@ -1,0 +1,88 @@
+/**
+ * lease-guard's statements without lease-guard's client: a claim statement and the success
+ * release sent on a plain mysql2 connection per environment (named placeholders, no pool, no
+ * executor, no validation). Against the floor it shows what the statement itself costs; against
+ * the store and the middleware, what the client path adds. `claimSql` picks the statement, so the
+ * one from before issue 12 can be measured beside today's.
+ */
+import mysql from 'mysql2/promise';
+import { migrate } from '../../src/lease/schema.js';
+import { CLAIM_SCALE, releaseSuccessSql } from '../../src/lease/sql.js';
+import { toSqlTime } from '../../src/lease/time.js';
+import type { SqlExecutor } from '../../src/sql/executor.js';
+import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
+
+export interface RawClaimPeer extends Peer {
+  close(): Promise<void>;
+}
+
+/** `scale`: the statement's answer is `fence × scale` for a win, a code below it for a loss. */
+export function rawClaimPeer(
+  name: string,
+  url: string,
+  table: string,
+  claimSql: (table: string) => string,
+  scale = CLAIM_SCALE,
+  prepared = false,
+): RawClaimPeer {
+  const claim = claimSql(table);
+  const release = releaseSuccessSql(table);
+  const connections: mysql.Connection[] = [];
+  return {
+    name,
+    transport: 'mysql2',
+    async prepare(executor: SqlExecutor, jobs: readonly string[]) {
+      await migrate(executor, table);
+      for (const job of jobs) {
+        await executor.execute({
+          sql: `INSERT IGNORE INTO \`${table}\` (job, created_at) VALUES (:job, UTC_TIMESTAMP(6))`,
+          params: { job },
+        });
+      }
+    },
+    invoker(env: InvokerEnv): Invoker {
+      let connecting: Promise<mysql.Connection> | undefined;
+      const connection = (): Promise<mysql.Connection> => {
+        connecting ??= mysql.createConnection({ uri: url, namedPlaceholders: true }).then((c) => {
+          connections.push(c);
+          return c;
+        });
+        return connecting;
+      };
+      let attempt = 0;
+      return {
+        async claim(job: string, tick: Date): Promise<Claim> {
+          const c = await connection();
+          const holder = `${env.id}/${++attempt}`;
+          const params = {
+            job,
+            holder,
+            invocation: null,
+            lease_us: 60_000_000,
+            tick: toSqlTime(tick),
+            max_age_us: 3_600_000_000,
+            max_ahead_us: 30_000_000,
+            owner: null,
+            failover_us: 0,
+            quarantine_us: 0,
+            cluster: null,
+          };
+          const [result] = prepared
+            ? await c.execute<mysql.ResultSetHeader>(claim, params)
+            : await c.query<mysql.ResultSetHeader>(claim, params);
+          const answer = Number(result.insertId);
+          if (answer === 0 || answer % scale !== 0) return LOST;
+          return {
+            won: true,
+            async release() {
+              await c.query(release, { job, holder, fence: answer / scale, min_hold_us: 0 });
+            },
+          };
+        },
+      };
+    },
+    async close() {
+      await Promise.all(connections.splice(0).map((c) => c.end().catch(() => undefined)));
+    },
+  };
+}
