@@ -13,10 +13,12 @@ import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_RE
 import type { Scenario } from '../scenario.js';
 import { deliverEachRegion, planTicks } from '../ticks.js';
 
-const TIMEOUT_MS = 1200;
+/** Long enough that a retry's claim, body and release fit on a loaded machine. */
+const TIMEOUT_MS = 3000;
+const RETRY_DELAY_MS = 1500;
 /** Each tick's retries end before the next tick: every tick must run. */
-const TICK_EVERY_MS = 4500;
-const OVERRUN_BODY = { bodyMs: 3000, registerDelayMs: 400 };
+const TICK_EVERY_MS = 3 * (TIMEOUT_MS + RETRY_DELAY_MS);
+const OVERRUN_BODY = { bodyMs: 2 * TIMEOUT_MS, registerDelayMs: 400 };
 const SHORT_BODY = { bodyMs: 200, registerDelayMs: 20 };
 /** us-east-1's copy arrives first and holds the lease (and overruns); eu-west-1's contends while it does. */
 const holder = (region: { readonly name: string }): boolean => region.name === 'us-east-1';
@@ -53,8 +55,8 @@ export const holderTimeout: Scenario = {
       await runFleetSchedule(fleet, {
         items,
         // Lambda retries after about a minute; compressed, but still past the lease a holder keeps:
-        // its remaining time (1.2 s) plus the 0.5 s margin, counted from its claim.
-        lambdaRetry: { delaysMs: [1500, 1500], body: () => SHORT_BODY },
+        // its remaining time (under 3 s) plus the 0.5 s margin, counted from its claim.
+        lambdaRetry: { delaysMs: [RETRY_DELAY_MS, RETRY_DELAY_MS], body: () => SHORT_BODY },
         settleTimeoutMs: 20_000,
       });
     });
