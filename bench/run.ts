@@ -90,7 +90,7 @@ const settings = {
   ),
   coldStartRuns: quick ? 3 : 11,
   contended: { contenders: 8, rounds: quick ? 60 : 500, warmupRounds: quick ? 10 : 30 },
-  burst: { sizes: [20, 200], bursts: quick ? 4 : 20, warmupBursts: 2, fsyncDelayUs: FSYNC_DELAY_US },
+  burst: { sizes: [20, 200], bursts: quick ? 4 : 12, warmupBursts: 2, fsyncDelayUs: FSYNC_DELAY_US },
 };
 
 // ShedLock's README pairs lockAtLeastFor with the schedule: 14 min for a 15-minute cron. Same proportion here.

@@ -1,3 +1,4 @@
+import type { PoolConnection as CoreConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { LeaseStoreError, StoreErrorKind } from '../errors.js';
 import { abortedError, classifyMysqlError } from './classify.js';
@@ -60,8 +61,8 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
    * A pooled connection within the caller's deadline: opening one (a black-holed server) must not
    * outlast the attempt. Nothing was sent yet, so giving up here is not ambiguous.
    */
-  async function connect(signal: AbortSignal | undefined): Promise<mysql.PoolConnection> {
-    const pending = pool.getConnection();
+  async function connect(signal: AbortSignal | undefined): Promise<CoreConnection> {
+    const pending = checkout();
     if (!signal) return pending.catch((error: unknown) => Promise.reject(classifyMysqlError(error)));
     let late = false;
     try {
@@ -76,6 +77,14 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
       );
       throw connectAbortedError(signal.reason);
     }
+  }
+
+  // mysql2's callback API underneath its promise wrapper: the wrapper captures a stack trace for
+  // every call, which is most of the client's own cost per statement.
+  function checkout(): Promise<CoreConnection> {
+    return new Promise((resolve, reject) => {
+      pool.pool.getConnection((error, connection) => (error ? reject(error) : resolve(connection)));
+    });
   }
 
   // Per statement text, decided once: prepared (a write with parameters) or text protocol.
@@ -95,15 +104,12 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     const connection = await connect(signal);
     let abandoned = false;
     const params = (statement.params ?? {}) as Record<string, SqlValue>;
-    const query = isPrepared(statement)
-      ? connection.execute(statement.sql, params)
-      : connection.query(statement.sql, params);
+    const query = send(connection, statement.sql, params, isPrepared(statement));
     const onAbort = (): void => {
       abandoned = true;
     };
     try {
-      const [result] = await (signal ? raceAbort(query, signal, onAbort) : query);
-      return toResult(result);
+      return toResult(await (signal ? raceAbort(query, signal, onAbort) : query));
     } catch (error) {
       if (abandoned) throw abortedError(signal?.reason);
       throw classifyMysqlError(error);
@@ -123,6 +129,19 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
 }
 
 const PREPARED_WRITE = /^\s*(UPDATE|INSERT|DELETE)\b/i;
+
+function send(
+  connection: CoreConnection,
+  sql: string,
+  params: Record<string, SqlValue>,
+  prepared: boolean,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const done = (error: unknown, result: unknown): void => (error ? reject(error) : resolve(result));
+    if (prepared) connection.execute(sql, params, done);
+    else connection.query(sql, params, done);
+  });
+}
 
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {

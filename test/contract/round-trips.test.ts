@@ -79,6 +79,39 @@ describe('round trips per invocation', () => {
   });
 });
 
+describe('a verdict read after the lease ended', () => {
+  it('sends the claim again when the row would take it by the time of the read', async () => {
+    const raw = createMysql2Executor({ url: await freshDatabase('verdict_reread') });
+    try {
+      await migrate(raw, 'lease_guard');
+      let freeBeforeRead = false;
+      // A driver that reports no LAST_INSERT_ID; the held lease ends between the claim and its read.
+      const blind = countingExecutor({
+        async execute(statement, options) {
+          if (freeBeforeRead && statement.sql.startsWith('SELECT')) {
+            freeBeforeRead = false;
+            await raw.execute({ sql: 'UPDATE lease_guard SET lease_until = UTC_TIMESTAMP(6), holder = NULL' });
+          }
+          return { ...(await raw.execute(statement, options)), insertId: undefined };
+        },
+        close: async () => {},
+      });
+      const store = createSqlLeaseStore({ executor: blind });
+      const held = await store.claim({ job: 'j', holder: 'holder', leaseMs: 60_000 });
+      if (!held.acquired) throw new Error('setup claim lost');
+      freeBeforeRead = true;
+      blind.reset();
+      expect(await store.claim({ job: 'j', holder: 'late', leaseMs: 60_000 })).toEqual({
+        acquired: true,
+        fence: held.fence + 1,
+      });
+      expect(blind.kinds).toEqual(['UPDATE', 'SELECT', 'UPDATE', 'SELECT']);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
 describe('a refused claim writes nothing', () => {
   const urls: Record<string, string> = {};
   beforeAll(async () => {
