@@ -64,7 +64,8 @@ function floorLines(result: BenchResult): string[] {
     `  Against the floor (a raw \`UPDATE … WHERE until <= now\` loop on plain connections; ${n.contenders} environments × ${n.rounds}`,
     `  rounds on one job, every design interleaved in one run), time per round: lease-guard's store over mysql2`,
     `  ${vs((name) => name === 'lease-guard store (mysql2)', 'the store')}, its claim statement sent raw ${vs((name) => name === 'lease-guard claim statement, raw', 'the raw statement')} (before issue 12: ${vs((name) => name.startsWith('lease-guard claim statement before'), 'the statement before issue 12')}),`,
-    `  ShedLock ${vs((name) => name.startsWith('ShedLock'), 'ShedLock')}, the floor with one column every loser writes ${vs((name) => name.startsWith('floor +'), 'the floor with loser writes')}; the middleware as users`,
+    `  ShedLock ${vs((name) => name.startsWith('ShedLock'), 'ShedLock')}, the floor matching every attempt to answer it ${vs((name) => name.startsWith('floor, matching'), 'the matching floor')}, the floor with one column`,
+    `  every loser writes ${vs((name) => name.startsWith('floor +'), 'the floor with loser writes')}; the middleware as users`,
     `  run it ${vs((name) => name === 'lease-guard (mysql2)', 'the middleware')} (middy, holder, logs and metrics per invocation, all in one Node process here).`,
   ];
 }

@@ -180,7 +180,7 @@ async function main(): Promise<void> {
           CLAIM_SCALE_BEFORE_ISSUE_12,
         ),
       ];
-      const floors = [floorPeer(url), floorPeer(url, { loserWrites: true })];
+      const floors = [floorPeer(url), floorPeer(url, 'matched'), floorPeer(url, 'loser-writes')];
       try {
         contended = await measureContended(
           [
@@ -271,7 +271,7 @@ async function runBursts(): Promise<NonNullable<BenchResult['burst']>> {
       CLAIM_SCALE_BEFORE_ISSUE_12,
     ),
   ];
-  const floors = [floorPeer(durable.server.url), floorPeer(durable.server.url, { loserWrites: true })];
+  const floors = [floorPeer(durable.server.url), floorPeer(durable.server.url, 'loser-writes')];
   try {
     const { rows } = await mysql2.execute({
       sql: 'SELECT UTC_TIMESTAMP(3) AS now, @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync_binlog, @@log_bin AS log_bin, @@binlog_format AS format',

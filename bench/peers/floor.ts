@@ -4,8 +4,10 @@
  * placeholders on a plain mysql2 connection per environment (no pool, no executor, no checks).
  * It answers nothing but "won" or "not": no tick ledger, no reason, no fence.
  *
- * `loserWrites` is the same loop with one column every attempt writes (`attempts + 1`), the winner
- * told by LAST_INSERT_ID: what a loser's write costs on its own, with nothing else changed.
+ * Its twins, for the attribution: `matched` matches the row for every attempt and tells the winner
+ * by LAST_INSERT_ID, changing nothing for a loser (what answering every loser in its one round trip
+ * costs, without lease-guard's checks); `loser-writes` also bumps a column on every attempt (what a
+ * loser's write costs). Statements go as prepared statements, the cheapest way mysql2 sends them.
  */
 import mysql from 'mysql2/promise';
 import { quoteTable } from '../../src/lease/names.js';
@@ -19,17 +21,26 @@ export interface FloorPeer extends Peer {
   close(): Promise<void>;
 }
 
-export function floorPeer(url: string, options: { loserWrites?: boolean } = {}): FloorPeer {
-  const writes = options.loserWrites === true;
-  const t = quoteTable(writes ? 'bench_floor_loser_writes' : 'bench_floor');
+export type FloorMode = 'conditional' | 'matched' | 'loser-writes';
+
+const NAMES: Record<FloorMode, string> = {
+  conditional: 'floor (raw conditional UPDATE)',
+  matched: 'floor, matching every attempt (loser writes nothing)',
+  'loser-writes': 'floor + a column every loser writes',
+};
+
+export function floorPeer(url: string, mode: FloorMode = 'conditional'): FloorPeer {
+  const writes = mode !== 'conditional';
+  const t = quoteTable(`bench_floor_${mode.replace('-', '_')}`);
+  const attempts = mode === 'loser-writes' ? 'attempts + 1' : 'attempts';
   const claim = writes
-    ? `UPDATE ${t} SET attempts = IF(LAST_INSERT_ID(IF(until <= ${NOW}, 2, 1)) > 0, attempts + 1, attempts),
+    ? `UPDATE ${t} SET attempts = IF(LAST_INSERT_ID(IF(until <= ${NOW}, 2, 1)) = 2, attempts + 1, ${attempts}),
   holder = IF(LAST_INSERT_ID() = 2, ?, holder), until = IF(LAST_INSERT_ID() = 2, ${NOW} + INTERVAL 30 SECOND, until) WHERE name = ?`
     : `UPDATE ${t} SET holder = ?, until = ${NOW} + INTERVAL 30 SECOND WHERE name = ? AND until <= ${NOW}`;
   const release = `UPDATE ${t} SET until = ${NOW}, holder = NULL WHERE name = ? AND holder = ?`;
   const connections: mysql.Connection[] = [];
   return {
-    name: writes ? 'floor + a column every loser writes' : 'floor (raw conditional UPDATE)',
+    name: NAMES[mode],
     transport: 'mysql2',
     async prepare(executor: SqlExecutor, jobs: readonly string[]) {
       await executor.execute({
@@ -52,13 +63,13 @@ export function floorPeer(url: string, options: { loserWrites?: boolean } = {}):
       return {
         async claim(name: string): Promise<Claim> {
           const c = await connection();
-          const [result] = await c.query<mysql.ResultSetHeader>(claim, [env.id, name]);
+          const [result] = await c.execute<mysql.ResultSetHeader>(claim, [env.id, name]);
           const won = writes ? Number(result.insertId) === 2 : result.affectedRows > 0;
           if (!won) return LOST;
           return {
             won: true,
             async release() {
-              await c.query(release, [name, env.id]);
+              await c.execute(release, [name, env.id]);
             },
           };
         },

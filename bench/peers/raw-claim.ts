@@ -1,7 +1,7 @@
 /**
  * lease-guard's statements without lease-guard's client: a claim statement and the success
- * release sent on a plain mysql2 connection per environment (named placeholders, no pool, no
- * executor, no validation). Against the floor it shows what the statement itself costs; against
+ * release sent on a plain mysql2 connection per environment (named placeholders, prepared, no
+ * pool, no executor, no validation). Against the floor it shows what the statement itself costs; against
  * the store and the middleware, what the client path adds. `claimSql` picks the statement, so the
  * one from before issue 12 can be measured beside today's.
  */
@@ -23,7 +23,7 @@ export function rawClaimPeer(
   table: string,
   claimSql: (table: string) => string,
   scale = CLAIM_SCALE,
-  prepared = false,
+  prepared = true,
 ): RawClaimPeer {
   const claim = claimSql(table);
   const release = releaseSuccessSql(table);
@@ -75,7 +75,7 @@ export function rawClaimPeer(
           return {
             won: true,
             async release() {
-              await c.query(release, { job, holder, fence: answer / scale, min_hold_us: 0 });
+              await c.execute(release, { job, holder, fence: answer / scale, min_hold_us: 0 });
             },
           };
         },
