@@ -17,6 +17,8 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** A lease that must still be held a few round trips later, on a loaded machine too. */
 const SURVIVES_MS = 2000;
+/** A hang bound for the fuzz (thousands of claims; over the Data API minutes on a loaded machine). */
+const FUZZ_TIMEOUT_MS = 300_000;
 let sequence = 0;
 
 /**
@@ -40,9 +42,9 @@ export function describeLeaseStoreContract(
     // Every case below goes through this `it`: a case named in mustFail passes only if it fails.
     const seen = new Set<string>();
     const it = Object.assign(
-      (title: string, fn: () => Promise<void>) => {
+      (title: string, fn: () => Promise<void>, timeout?: number) => {
         seen.add(title);
-        return (mustFail.includes(title) ? vitestIt.fails : vitestIt)(title, fn);
+        return (mustFail.includes(title) ? vitestIt.fails : vitestIt)(title, fn, timeout);
       },
       { each: vitestIt.each.bind(vitestIt) },
     );
@@ -629,13 +631,17 @@ export function describeLeaseStoreContract(
     });
 
     describe('fuzz (ShedLock FuzzTester)', () => {
-      it('loses no update of a non-atomic counter with 8 workers on 2 jobs', async () => {
-        const prefix = job('fuzz');
-        const result = await fuzzLease(store, { jobPrefix: prefix });
-        expect(result.overlaps).toBe(0);
-        expect(result.counters).toEqual(result.expected);
-        expect(result.expected).toEqual({ [`${prefix}-a`]: 310, [`${prefix}-b`]: 400 });
-      });
+      it(
+        'loses no update of a non-atomic counter with 8 workers on 2 jobs',
+        async () => {
+          const prefix = job('fuzz');
+          const result = await fuzzLease(store, { jobPrefix: prefix });
+          expect(result.overlaps).toBe(0);
+          expect(result.counters).toEqual(result.expected);
+          expect(result.expected).toEqual({ [`${prefix}-a`]: 310, [`${prefix}-b`]: 400 });
+        },
+        FUZZ_TIMEOUT_MS,
+      );
     });
 
     if (storage === 'sql') {
