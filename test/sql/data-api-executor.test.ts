@@ -219,7 +219,9 @@ describe('the Data API executor against the local server', () => {
 
   it('abandons a call at its own deadline: transient, ambiguous', async () => {
     const hang = local.server.faults.inject({ hangUntilClientGivesUp: true, count: 1 });
-    const error = await failure(make({ timeoutMs: 50 }).execute({ sql: 'SELECT 1' }));
+    // Long enough for the request to reach the server on a loaded machine: the hang, not a
+    // deadline that passed before sending, is what the call must be abandoned for.
+    const error = await failure(make({ timeoutMs: 3_000 }).execute({ sql: 'SELECT 1' }));
     expect(error).toMatchObject({ kind: 'transient', ambiguous: true, code: 'Aborted' });
     expect(hang.hits).toBe(1);
   });
