@@ -9,10 +9,10 @@
  * costs, without lease-guard's checks); `loser-writes` also bumps a column on every attempt (what a
  * loser's write costs). Statements go as prepared statements, the cheapest way mysql2 sends them.
  */
-import mysql from 'mysql2/promise';
 import { quoteTable } from '../../src/lease/names.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
+import { type PlainConnection, plainConnection } from './plain-connection.js';
 
 const NOW = 'UTC_TIMESTAMP(6)';
 
@@ -38,7 +38,7 @@ export function floorPeer(url: string, mode: FloorMode = 'conditional'): FloorPe
   holder = IF(LAST_INSERT_ID() = 2, ?, holder), until = IF(LAST_INSERT_ID() = 2, ${NOW} + INTERVAL 30 SECOND, until) WHERE name = ?`
     : `UPDATE ${t} SET holder = ?, until = ${NOW} + INTERVAL 30 SECOND WHERE name = ? AND until <= ${NOW}`;
   const release = `UPDATE ${t} SET until = ${NOW}, holder = NULL WHERE name = ? AND holder = ?`;
-  const connections: mysql.Connection[] = [];
+  const connections: PlainConnection[] = [];
   return {
     name: NAMES[mode],
     transport: 'mysql2',
@@ -52,9 +52,9 @@ export function floorPeer(url: string, mode: FloorMode = 'conditional'): FloorPe
       }
     },
     invoker(env: InvokerEnv): Invoker {
-      let connecting: Promise<mysql.Connection> | undefined;
-      const connection = (): Promise<mysql.Connection> => {
-        connecting ??= mysql.createConnection({ uri: url }).then((c) => {
+      let connecting: Promise<PlainConnection> | undefined;
+      const connection = (): Promise<PlainConnection> => {
+        connecting ??= plainConnection(url).then((c) => {
           connections.push(c);
           return c;
         });
@@ -63,7 +63,7 @@ export function floorPeer(url: string, mode: FloorMode = 'conditional'): FloorPe
       return {
         async claim(name: string): Promise<Claim> {
           const c = await connection();
-          const [result] = await c.execute<mysql.ResultSetHeader>(claim, [env.id, name]);
+          const result = await c.execute(claim, [env.id, name]);
           const won = writes ? Number(result.insertId) === 2 : result.affectedRows > 0;
           if (!won) return LOST;
           return {

@@ -5,12 +5,12 @@
  * the store and the middleware, what the client path adds. `claimSql` picks the statement, so the
  * one from before issue 12 can be measured beside today's.
  */
-import mysql from 'mysql2/promise';
 import { migrate } from '../../src/lease/schema.js';
 import { CLAIM_SCALE, releaseSuccessSql } from '../../src/lease/sql.js';
 import { toSqlTime } from '../../src/lease/time.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
+import { type PlainConnection, plainConnection } from './plain-connection.js';
 
 export interface RawClaimPeer extends Peer {
   close(): Promise<void>;
@@ -23,11 +23,10 @@ export function rawClaimPeer(
   table: string,
   claimSql: (table: string) => string,
   scale = CLAIM_SCALE,
-  prepared = true,
 ): RawClaimPeer {
   const claim = claimSql(table);
   const release = releaseSuccessSql(table);
-  const connections: mysql.Connection[] = [];
+  const connections: PlainConnection[] = [];
   return {
     name,
     transport: 'mysql2',
@@ -41,9 +40,9 @@ export function rawClaimPeer(
       }
     },
     invoker(env: InvokerEnv): Invoker {
-      let connecting: Promise<mysql.Connection> | undefined;
-      const connection = (): Promise<mysql.Connection> => {
-        connecting ??= mysql.createConnection({ uri: url, namedPlaceholders: true }).then((c) => {
+      let connecting: Promise<PlainConnection> | undefined;
+      const connection = (): Promise<PlainConnection> => {
+        connecting ??= plainConnection(url).then((c) => {
           connections.push(c);
           return c;
         });
@@ -67,9 +66,7 @@ export function rawClaimPeer(
             quarantine_us: 0,
             cluster: null,
           };
-          const [result] = prepared
-            ? await c.execute<mysql.ResultSetHeader>(claim, params)
-            : await c.query<mysql.ResultSetHeader>(claim, params);
+          const result = await c.execute(claim, params);
           const answer = Number(result.insertId);
           if (answer === 0 || answer % scale !== 0) return LOST;
           return {
