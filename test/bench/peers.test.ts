@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countingExecutor } from '../../bench/counting-executor.js';
+import { CLAIM_SCALE_BEFORE_ISSUE_12, claimSqlBeforeIssue12 } from '../../bench/fixtures/claim-before-issue-12.js';
+import { floorPeer } from '../../bench/peers/floor.js';
 import { leaseGuardPeer } from '../../bench/peers/lease-guard.js';
 import type { Claim, Peer } from '../../bench/peers/peer.js';
+import { rawClaimPeer } from '../../bench/peers/raw-claim.js';
 import { seedAPeer } from '../../bench/peers/seed-a-version-cas.js';
 import { seedBPeer } from '../../bench/peers/seed-b-unique-key.js';
 import { shedLockPeer } from '../../bench/peers/shedlock.js';
+import { storePeer } from '../../bench/peers/store.js';
+import { claimSql } from '../../src/lease/sql.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
 import { freshDatabase } from '../support/database.js';
@@ -12,10 +17,12 @@ import { freshDatabase } from '../support/database.js';
 /** The benchmark's peers keep their designs' semantics: what the benchmark reports rests on these. */
 describe('benchmark peers', () => {
   let executor: SqlExecutor;
+  let url: string;
   const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000);
 
   beforeAll(async () => {
-    executor = createMysql2Executor({ url: await freshDatabase('bench_peers'), connectionLimit: 16 });
+    url = await freshDatabase('bench_peers');
+    executor = createMysql2Executor({ url, connectionLimit: 16 });
   });
   afterAll(() => executor.close());
 
@@ -39,6 +46,41 @@ describe('benchmark peers', () => {
     const won = claims.filter((claim): claim is Extract<Claim, { won: true }> => claim.won);
     expect(won).toHaveLength(1);
     await won[0]?.release();
+  });
+
+  // The floor and lease-guard's raw statements (issue 12), on their own plain connections.
+  const rawPeers: [string, () => Peer & { close(): Promise<void> }][] = [
+    ['floor', () => floorPeer(url)],
+    ['floor, matching every attempt', () => floorPeer(url, 'matched')],
+    ['floor + loser writes', () => floorPeer(url, 'loser-writes')],
+    ['claim statement', () => rawClaimPeer('raw', url, 'peer_raw_claim', claimSql)],
+    [
+      'claim statement before issue 12',
+      () => rawClaimPeer('raw before', url, 'peer_raw_before', claimSqlBeforeIssue12, CLAIM_SCALE_BEFORE_ISSUE_12),
+    ],
+  ];
+
+  it.each(rawPeers)('%s: eight concurrent claimers give exactly one winner, twice', async (_name, make) => {
+    const peer = make();
+    try {
+      await peer.prepare(executor, ['raw']);
+      for (const round of [0, 1]) {
+        const ticked = new Date(tick.getTime() - 60_000 + round);
+        const claims = await Promise.all(invokers(peer, 8, 'raw').map((invoker) => invoker.claim('raw', ticked)));
+        const won = claims.filter((claim): claim is Extract<Claim, { won: true }> => claim.won);
+        expect(won).toHaveLength(1);
+        await won[0]?.release();
+      }
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('the store peer: eight concurrent claimers of one tick give exactly one winner', async () => {
+    const peer = storePeer('peer_store');
+    await peer.prepare(executor, ['store']);
+    const claims = await Promise.all(invokers(peer, 8, 'store').map((invoker) => invoker.claim('store', tick)));
+    expect(claims.filter((claim) => claim.won)).toHaveLength(1);
   });
 
   it('lease-guard refuses a sequential duplicate of a tick that ran; ShedLock and seed B run it again', async () => {
