@@ -24,7 +24,7 @@ export interface TimelineInput {
 }
 
 const FAULT_WORDS: Readonly<Record<DemoFaultSummary['kind'], string>> = {
-  'kill-holder': 'holder killed',
+  'kill-holder': 'body given up',
   'lost-response': 'claim answer lost',
   'pause-database': 'database paused',
   resuming: 'Aurora resuming',
