@@ -14,6 +14,8 @@ export const LEASE_ENV = {
   REGION: 'LEASE_GUARD_REGION',
   /** The job name, when the handler gives no `job` (GuardedSchedule sets it). */
   JOB: 'LEASE_GUARD_JOB',
+  /** `true`: events without a tick never claim (the `requireTick` option's default; GuardedSchedule sets it). */
+  REQUIRE_TICK: 'LEASE_GUARD_REQUIRE_TICK',
   /** The clusters of a global database, JSON, the primary first; instead of RESOURCE_ARN and SECRET_ARN. */
   CLUSTERS: 'LEASE_GUARD_CLUSTERS',
 } as const;

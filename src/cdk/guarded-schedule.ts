@@ -162,7 +162,12 @@ export class GuardedSchedule extends Construct {
         `functionProps.environment must not set ${reserved.join(', ')}: GuardedSchedule sets the LEASE_GUARD_* variables from job and database.`,
       );
     }
-    const environment = { ...props.database.environment(this), [LEASE_ENV.JOB]: this.job };
+    // The schedule always sends a tick, so an event without one is not from it: never run it lease-only.
+    const environment = {
+      ...props.database.environment(this),
+      [LEASE_ENV.JOB]: this.job,
+      [LEASE_ENV.REQUIRE_TICK]: 'true',
+    };
     this.lambdaFunction = this.resolveFunction(props, environment);
     props.database.grantLeaseAccess(this.lambdaFunction);
 

@@ -2,6 +2,7 @@ import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 // zod/mini: the same validation as classic zod at a 25th of the bundle (cold starts matter).
 import * as z from 'zod/mini';
 import { DEFAULTS, LEASE_ENV, MAX_LEASE_MS } from '../constants.js';
+import { leaseEnv } from '../env.js';
 import { LeaseGuardConfigError } from '../errors.js';
 import type { LeaseStore } from '../lease/lease-store.js';
 import { assertJobName, assertTableName, assertToken, MAX_OWNER_LENGTH } from '../lease/names.js';
@@ -109,7 +110,7 @@ export const leaseGuardOptionsSchema = z
      * Refuse events without a tick instead of running them lease-only: they are skipped with
      * reason `no-tick`, logged at WARN. For schedules that always send one (GuardedSchedule sets it),
      * so a wrapped or misspelled scheduled time can never run the body without once-per-tick.
-     * @default false
+     * @default process.env.LEASE_GUARD_REQUIRE_TICK === 'true' (GuardedSchedule sets it), else false
      */
     requireTick: z._default(z.boolean({ error: 'requireTick must be true or false' }), false),
     /** A scheduled rule's `time` is floored to this. @default 60000 */
@@ -229,7 +230,14 @@ export function parseLeaseGuardOptions(options: unknown): ResolvedLeaseGuardOpti
     throw new LeaseGuardConfigError(`leaseGuard needs an options object (e.g. { job }), got ${show(options)}.`);
   }
   const parsed = leaseGuardOptionsSchema.safeParse(options);
-  if (parsed.success) return { ...parsed.data, job: resolveJob(parsed.data.job) };
+  if (parsed.success) {
+    const given = (options as { requireTick?: unknown }).requireTick;
+    return {
+      ...parsed.data,
+      job: resolveJob(parsed.data.job),
+      requireTick: given === undefined ? requireTickFromEnv() : parsed.data.requireTick,
+    };
+  }
   const problems = parsed.error.issues.map((issue) => {
     const path = issue.path.join('.') || '(options)';
     let value: unknown = options;
@@ -249,11 +257,21 @@ export function parseLeaseGuardOptions(options: unknown): ResolvedLeaseGuardOpti
 /** The `job` option, else LEASE_GUARD_JOB; neither is a config error at cold start. */
 function resolveJob(job: string | undefined): string {
   if (job !== undefined) return job;
-  const fromEnv = process.env[LEASE_ENV.JOB];
-  if (fromEnv === undefined || fromEnv === '') {
+  const fromEnv = leaseEnv('JOB');
+  if (fromEnv === undefined) {
     throw new LeaseGuardConfigError(
       `Invalid leaseGuard options. job is required: pass the job option or set ${LEASE_ENV.JOB} (GuardedSchedule sets it).`,
     );
   }
   return assertJobName(fromEnv, LEASE_ENV.JOB);
+}
+
+/** LEASE_GUARD_REQUIRE_TICK: `true` or `false`; anything else is a config error at cold start. */
+function requireTickFromEnv(): boolean {
+  const text = leaseEnv('REQUIRE_TICK');
+  if (text === undefined || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new LeaseGuardConfigError(
+    `Invalid leaseGuard options. ${LEASE_ENV.REQUIRE_TICK} must be true or false, got ${show(text)}.`,
+  );
 }

@@ -19,6 +19,7 @@ const options = (extra: Record<string, unknown> = {}) => parseLeaseGuardOptions(
 describe('the guard in small steps', () => {
   afterEach(() => {
     delete process.env[LEASE_ENV.JOB];
+    delete process.env[LEASE_ENV.REQUIRE_TICK];
   });
 
   it('takes the job from LEASE_GUARD_JOB when the option is absent, and names both when neither is there', () => {
@@ -29,6 +30,17 @@ describe('the guard in small steps', () => {
     expect(parseLeaseGuardOptions({ job: 'given' }).job).toBe('given');
     process.env[LEASE_ENV.JOB] = 'bad name';
     expect(() => parseLeaseGuardOptions({})).toThrow(/LEASE_GUARD_JOB/);
+  });
+
+  it('takes requireTick from LEASE_GUARD_REQUIRE_TICK (set by GuardedSchedule) unless the option says otherwise', () => {
+    process.env[LEASE_ENV.REQUIRE_TICK] = 'true';
+    expect(options().requireTick).toBe(true);
+    expect(options({ requireTick: false }).requireTick).toBe(false);
+    process.env[LEASE_ENV.REQUIRE_TICK] = 'false';
+    expect(options().requireTick).toBe(false);
+    expect(options({ requireTick: true }).requireTick).toBe(true);
+    process.env[LEASE_ENV.REQUIRE_TICK] = 'yes';
+    expect(() => options()).toThrow(/LEASE_GUARD_REQUIRE_TICK must be true or false/);
   });
 
   it('validates requireTick and the retry delays together', () => {

@@ -85,6 +85,7 @@ describe('GuardedSchedule: the function', { timeout: 180_000 }, () => {
       LEASE_GUARD_DATABASE: 'app',
       LEASE_GUARD_TABLE: 'lease_guard',
       LEASE_GUARD_JOB: 'nightly-report',
+      LEASE_GUARD_REQUIRE_TICK: 'true',
     });
   });
 
