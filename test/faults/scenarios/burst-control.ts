@@ -7,6 +7,7 @@ import { runBurst } from '../burst-fleet.js';
 import { controlReport } from '../control.js';
 import { fleetJob, fleetReport } from '../fleet-run.js';
 import type { Scenario } from '../scenario.js';
+import { BURST_RETRY } from './burst.js';
 
 export const burstControl: Scenario = {
   name: 'burst-control',
@@ -17,7 +18,7 @@ export const burstControl: Scenario = {
     const proxy = await startBrokenClaimProxy(context.environment.dataApi.url, context.environment.table);
     try {
       const outcome = await runBurst(context, {
-        jobs: [fleetJob(`burst-broken-${context.runId}`)],
+        jobs: [fleetJob(`burst-broken-${context.runId}`, { retry: BURST_RETRY })],
         rounds: 2,
         contenders: 200,
         processes: 2,
