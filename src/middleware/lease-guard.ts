@@ -40,6 +40,11 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
   // Releases started when the body settled; `after`/`onError` wait for them when they run.
   // Nothing here assumes one invocation at a time: environments may run several at once.
   const finishing = new WeakMap<object, Promise<void>>();
+  // Every release still under way in this environment. When a middleware after this one stops the
+  // chain (an onError that answers, a throwing `after`), nothing waits for the release before the
+  // answer goes back, and Lambda may freeze it mid-flight. The next claim waits for it, so this
+  // environment never loses its own next tick to its own unreleased lease.
+  const unsettled = new Set<Promise<void>>();
 
   type GuardRequest = Request<TEvent, TResult | LeaseSkipped, Error, LeaseGuardContext>;
 
@@ -58,6 +63,7 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
       guard.observer.decision({ job, outcome: Outcome.SKIPPED, reason: GuardSkipReason.WARMUP, holder });
       return skipWith(request, { status: 'skipped', reason: GuardSkipReason.WARMUP, job, tick: null, holder });
     }
+    if (unsettled.size > 0) await Promise.all(unsettled); // bounded: a release retries only to its own deadline
     const remainingMs =
       typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
     const decision = await guard.claim({
@@ -73,7 +79,13 @@ export function leaseGuard<TEvent = unknown, TResult = unknown>(
     watchBody(request, (outcome) => {
       const lease = take(request);
       if (!lease) return; // the guard's deadline came first
-      finishing.set(request, settle(lease, outcome));
+      const release = settle(lease, outcome);
+      finishing.set(request, release);
+      unsettled.add(release);
+      const done = (): void => {
+        unsettled.delete(release);
+      };
+      release.then(done, done);
     });
     return undefined;
   };

@@ -224,6 +224,56 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       await expect(handler({}, lambdaContext())).rejects.toBe(failure);
       expect(seen.lines).toHaveLength(0);
     });
+
+    it('waits for its own release still under way (an onError after it answered) before claiming the next tick', async () => {
+      const job = uniqueJob('unsettled');
+      const seen = captureObservability();
+      const sql = createSqlLeaseStore({ executor: raw });
+      // The first release waits at a gate, as a release frozen with its sandbox would; the gate
+      // opens on a timer, and a claim that arrives while it is still shut is the violation.
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      let gateOpen = false;
+      let claimedBeforeOwnRelease = false;
+      let releases = 0;
+      const store = new Proxy(sql, {
+        get(target, key) {
+          if (key === 'release') {
+            return async (...args: Parameters<LeaseStore['release']>) => {
+              if (++releases === 1) await gate;
+              return target.release(...args);
+            };
+          }
+          if (key === 'claim') {
+            return (...args: Parameters<LeaseStore['claim']>) => {
+              if (releases > 0 && !gateOpen) claimedBeforeOwnRelease = true;
+              return target.claim(...args);
+            };
+          }
+          const value = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      let runs = 0;
+      const handler = middy(async () => {
+        runs++;
+        if (runs === 1) throw new Error('downstream said no');
+        return 'sent';
+      })
+        .use(leaseGuard({ job, store, logger: seen.logger, metrics: seen.metrics }))
+        .use({ onError: async () => ({ statusCode: 500 }) });
+      expect(await handler(schedulerEvent(currentTick(-1)), lambdaContext())).toEqual({ statusCode: 500 });
+      expect(releases).toBe(1); // started when the body threw, still at the gate
+      setTimeout(() => {
+        gateOpen = true;
+        open();
+      }, 50);
+      expect(await handler(schedulerEvent(currentTick()), lambdaContext())).toBe('sent');
+      expect(claimedBeforeOwnRelease).toBe(false);
+      expect(runs).toBe(2);
+    });
   });
 
   describe('store faults', () => {
