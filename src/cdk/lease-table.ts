@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CustomResource, Duration } from 'aws-cdk-lib';
+import { CustomResource, Duration, Fn, Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -46,6 +46,15 @@ export interface LeaseTableProps {
   readonly leaseUserName?: string;
 
   /**
+   * Regions to replicate the lease user's secret to: the secondary regions of an Aurora Global
+   * Database, since the Data API on a secondary cluster reads credentials from its own region. The
+   * replica's ARN is the secret's with the region changed (`userSecretArnIn`).
+   *
+   * @default - no replicas
+   */
+  readonly userSecretReplicaRegions?: readonly string[];
+
+  /**
    * How long the migration function's logs are kept.
    *
    * @default logs.RetentionDays.ONE_MONTH
@@ -66,10 +75,12 @@ export class LeaseTable extends Construct {
   readonly userSecret?: rds.DatabaseSecret;
   /** The custom resource's onEvent function, which runs as the admin. */
   readonly migrateFunction: lambda.Function;
+  private readonly replicaRegions: readonly string[];
 
   constructor(scope: Construct, id: string, props: LeaseTableProps) {
     super(scope, id);
     this.cluster = props.cluster;
+    this.replicaRegions = props.userSecretReplicaRegions ?? [];
     this.databaseName = literalIdentifier(this, props.databaseName, 'databaseName');
     this.tableName = literalIdentifier(this, props.tableName ?? 'lease_guard', 'tableName');
     const adminSecret = props.adminSecret ?? (props.cluster as { readonly secret?: secretsmanager.ISecret }).secret;
@@ -93,7 +104,11 @@ export class LeaseTable extends Construct {
       }
       grantSql = leaseUserGrantSql({ user: username, database: this.databaseName, table: this.tableName });
       // RDS's default exclusions keep quotes, backslashes and @ out of the password.
-      this.userSecret = new rds.DatabaseSecret(this, 'UserSecret', { username, masterSecret: adminSecret });
+      this.userSecret = new rds.DatabaseSecret(this, 'UserSecret', {
+        username,
+        masterSecret: adminSecret,
+        replicaRegions: props.userSecretReplicaRegions?.map((region) => ({ region })),
+      });
       acknowledgeLeaseUserSecret(this.userSecret);
     }
 
@@ -160,6 +175,26 @@ export class LeaseTable extends Construct {
       databaseName: this.databaseName,
       tableName: this.tableName,
     });
+  }
+
+  /**
+   * The ARN of the lease user's secret in `region`, this stack's or one of
+   * `userSecretReplicaRegions`: a replica keeps the name and the six-character suffix, only the
+   * region differs. A token; use it in this stack or a stack of the same region.
+   */
+  userSecretArnIn(region: string): string {
+    const here = Stack.of(this).region;
+    if (!this.userSecret) throw constructError(this, 'there is no lease user (createLeaseUser is false).');
+    if (region === here) return this.userSecret.secretArn;
+    if (!this.replicaRegions.includes(region)) {
+      throw constructError(
+        this,
+        `the lease user's secret has no replica in ${region}: add it to userSecretReplicaRegions (replicas: ${this.replicaRegions.join(', ') || 'none'}).`,
+      );
+    }
+    // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<suffix>; names hold no colon.
+    const parts = Fn.split(':', this.userSecret.secretArn, 7);
+    return Fn.join(':', [parts[0], parts[1], parts[2], region, parts[4], parts[5], parts[6]] as string[]);
   }
 
   /** Lets `grantee` run statements as the lease user (see `LeaseDatabase.grantLeaseAccess`). */

@@ -11,7 +11,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { GuardedSchedule, LeaseDatabase } from '../../src/cdk/index.js';
+import { GuardedSchedule, LeaseDatabase, LeaseTable } from '../../src/cdk/index.js';
 import { LEASE_ENV } from '../../src/constants.js';
 import { parseClusters } from '../../src/sql/cluster-settings.js';
 
@@ -105,5 +105,49 @@ describe('GuardedSchedule on a global database', () => {
       /every cluster of a global database holds the same table: app\.lease_guard on the primary, other\.lease_guard/,
     );
     expect(() => guarded(stackIn('us-east-1'), LeaseDatabase.global(primary, [primary]))).toThrow(/listed twice/);
+  });
+});
+
+describe("LeaseTable on a global database's primary", () => {
+  function tableWithReplica(): { stack: Stack; table: LeaseTable } {
+    const stack = stackIn('us-east-1');
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
+    const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
+      writer: rds.ClusterInstance.serverlessV2('Writer'),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      enableDataApi: true,
+    });
+    const table = new LeaseTable(stack, 'LeaseTable', {
+      cluster,
+      databaseName: 'app',
+      userSecretReplicaRegions: ['eu-west-1'],
+    });
+    return { stack, table };
+  }
+
+  it("replicates the lease user's secret to the secondary regions; the replica's ARN differs only in its region", () => {
+    const { stack, table } = tableWithReplica();
+    const template = Template.fromStack(stack);
+    const replicated = template.findResources('AWS::SecretsManager::Secret', {
+      Properties: { ReplicaRegions: [{ Region: 'eu-west-1' }] },
+    });
+    const [id] = Object.keys(replicated);
+    expect(Object.keys(replicated)).toHaveLength(1);
+    expect(stack.resolve(table.userSecretArnIn('us-east-1'))).toEqual({ Ref: id });
+    const parts = (index: number) => ({ 'Fn::Select': [index, { 'Fn::Split': [':', { Ref: id }] }] });
+    expect(stack.resolve(table.userSecretArnIn('eu-west-1'))).toEqual({
+      'Fn::Join': [':', [parts(0), parts(1), parts(2), 'eu-west-1', parts(4), parts(5), parts(6)]],
+    });
+  });
+
+  it('refuses the ARN of a replica it does not have', () => {
+    expect(() => tableWithReplica().table.userSecretArnIn('ap-south-1')).toThrow(
+      /no replica in ap-south-1: add it to userSecretReplicaRegions \(replicas: eu-west-1\)/,
+    );
   });
 });
