@@ -17,26 +17,35 @@ describe('cdk synth of the example app', () => {
   beforeAll(async () => {
     await run('npx', ['cdk', 'synth', '--no-notices', '-q', '-o', outdir], {
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-      // CPU-bound (four bundles, three stacks, cdk-nag): generous on a loaded machine.
+      // CPU-bound (four bundles, four stacks, cdk-nag): generous on a loaded machine.
       timeout: 300_000,
     });
   }, 330_000);
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('writes the database stack and a jobs stack per region, for any account', () => {
+  it('writes the global database (primary and secondary stacks) and a jobs stack per region, for any account', () => {
     const artifacts = readJson('manifest.json').artifacts as Record<string, { type: string; environment: string }>;
     const stacks = Object.entries(artifacts)
       .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack')
       .map(([id, artifact]) => [id, artifact.environment]);
     expect(Object.fromEntries(stacks)).toEqual({
       LeaseGuardDatabase: 'aws://unknown-account/us-east-1',
+      'LeaseGuardDatabase-eu-west-1': 'aws://unknown-account/eu-west-1',
       'LeaseGuardJobs-us-east-1': 'aws://unknown-account/us-east-1',
       'LeaseGuardJobs-eu-west-1': 'aws://unknown-account/eu-west-1',
     });
     const types = (id: string) =>
       Object.values<{ Type: string }>(readJson(`${id}.template.json`).Resources).map((r) => r.Type);
     expect(types('LeaseGuardDatabase')).toEqual(
-      expect.arrayContaining(['AWS::RDS::DBCluster', 'Custom::LeaseGuardTable', 'AWS::SecretsManager::Secret']),
+      expect.arrayContaining([
+        'AWS::RDS::GlobalCluster',
+        'AWS::RDS::DBCluster',
+        'Custom::LeaseGuardTable',
+        'AWS::SecretsManager::Secret',
+      ]),
+    );
+    expect(types('LeaseGuardDatabase-eu-west-1')).toEqual(
+      expect.arrayContaining(['AWS::RDS::DBCluster', 'AWS::RDS::DBInstance']),
     );
     for (const id of ['LeaseGuardJobs-us-east-1', 'LeaseGuardJobs-eu-west-1']) {
       expect(types(id).filter((type) => type === 'AWS::Scheduler::Schedule')).toHaveLength(2);
@@ -44,7 +53,12 @@ describe('cdk synth of the example app', () => {
   });
 
   it('bundles every function into ES modules whose handlers load in Node', async () => {
-    const stacks = ['LeaseGuardDatabase', 'LeaseGuardJobs-us-east-1', 'LeaseGuardJobs-eu-west-1'];
+    const stacks = [
+      'LeaseGuardDatabase',
+      'LeaseGuardDatabase-eu-west-1',
+      'LeaseGuardJobs-us-east-1',
+      'LeaseGuardJobs-eu-west-1',
+    ];
     const handlers = stacks.flatMap((id) => bundledHandlers(outdir, `${id}.template.json`));
     // The migration and the watchdog (one asset, two exports), and the two example handlers in each job
     // region; aws-cdk-lib's own framework functions are CommonJS and not counted.

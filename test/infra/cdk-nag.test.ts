@@ -6,17 +6,22 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { GuardedJobsStack } from '../../infra/stacks/guarded-jobs-stack.js';
 import { LeaseDatabaseStack } from '../../infra/stacks/lease-database-stack.js';
+import { SecondaryClusterStack } from '../../infra/stacks/secondary-cluster-stack.js';
 import { GuardedSchedule, LeaseDatabase } from '../../src/cdk/index.js';
 
 const { context } = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
 
-/** The example app as infra/bin/app.ts builds it, with cdk-nag's AwsSolutions pack; bundling skipped. */
+/** The example app as infra/bin/app.ts builds it (global database), with cdk-nag's AwsSolutions pack; bundling skipped. */
 function exampleApp(): { app: App; database: LeaseDatabaseStack } {
   const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const database = new LeaseDatabaseStack(app, 'Database', { env: { region: 'us-east-1' } });
-  new GuardedJobsStack(app, 'JobsHome', { env: { region: 'us-east-1' }, database });
-  new GuardedJobsStack(app, 'JobsAway', { env: { region: 'eu-west-1' }, database });
+  const database = new LeaseDatabaseStack(app, 'Database', {
+    env: { region: 'us-east-1' },
+    secondaryRegion: 'eu-west-1',
+  });
+  const secondary = new SecondaryClusterStack(app, 'Secondary', { env: { region: 'eu-west-1' }, primary: database });
+  new GuardedJobsStack(app, 'JobsHome', { env: { region: 'us-east-1' }, database, secondary });
+  new GuardedJobsStack(app, 'JobsAway', { env: { region: 'eu-west-1' }, database, secondary });
   return { app, database };
 }
 
