@@ -49,6 +49,7 @@ export async function startSqlRewriteProxy(target: string, rewrite: (sql: string
           answer.pipe(res);
         },
       );
+      // The server dropped the answer (a fault hook): drop ours too, as the service would.
       forward.on('error', () => res.socket?.destroy());
       res.on('close', () => forward.destroy());
       forward.end(body);
