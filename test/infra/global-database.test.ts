@@ -6,14 +6,13 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as rds from 'aws-cdk-lib/aws-rds';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { GuardedSchedule, LeaseDatabase, LeaseTable } from '../../src/cdk/index.js';
 import { LEASE_ENV } from '../../src/constants.js';
 import { parseClusters } from '../../src/sql/cluster-settings.js';
+import { auroraCluster } from './aurora-cluster.js';
 
 const PRIMARY = {
   clusterArn: 'arn:aws:rds:us-east-1:123456789012:cluster:lease-primary',
@@ -78,17 +77,7 @@ describe('GuardedSchedule on a global database', () => {
 
   it('fails synthesis when a cluster of the global database has the Data API off', () => {
     const stack = stackIn('us-east-1');
-    const vpc = new ec2.Vpc(stack, 'Vpc', {
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-    });
-    const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
-      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
-      writer: rds.ClusterInstance.serverlessV2('Writer'),
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      enableDataApi: false,
-    });
+    const cluster = auroraCluster(stack, { enableDataApi: false });
     const primary = LeaseDatabase.fromCluster(cluster, new secretsmanager.Secret(stack, 'LeaseUser'), {
       databaseName: 'app',
     });
@@ -111,17 +100,7 @@ describe('GuardedSchedule on a global database', () => {
 describe("LeaseTable on a global database's primary", () => {
   function tableWithReplica(): { stack: Stack; table: LeaseTable } {
     const stack = stackIn('us-east-1');
-    const vpc = new ec2.Vpc(stack, 'Vpc', {
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-    });
-    const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
-      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
-      writer: rds.ClusterInstance.serverlessV2('Writer'),
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      enableDataApi: true,
-    });
+    const cluster = auroraCluster(stack);
     const table = new LeaseTable(stack, 'LeaseTable', {
       cluster,
       databaseName: 'app',

@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { GuardedSchedule, type GuardedScheduleProps, LeaseDatabase } from '../../src/cdk/index.js';
 import { METRICS } from '../../src/constants.js';
+import { auroraCluster } from './aurora-cluster.js';
 
 const CLUSTER_ARN = 'arn:aws:rds:eu-west-1:123456789012:cluster:lease-db';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lease-user-AbC123';
@@ -30,17 +31,7 @@ function stackIn(region = 'us-east-1'): Stack {
 
 /** A cluster with the Data API and a secret in the same stack. */
 function sameRegion(stack: Stack, enableDataApi = true): LeaseDatabase {
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    natGateways: 0,
-    subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-  });
-  const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
-    engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
-    writer: rds.ClusterInstance.serverlessV2('Writer'),
-    vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    enableDataApi,
-  });
+  const cluster = auroraCluster(stack, { enableDataApi });
   return LeaseDatabase.fromCluster(cluster, new secretsmanager.Secret(stack, 'LeaseUser'), { databaseName: 'app' });
 }
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { LeaseTable, type LeaseTableProps } from '../../src/cdk/index.js';
 import { leaseUserGrantSql } from '../../src/lease/grants.js';
 import { createTableSql } from '../../src/lease/schema.js';
+import { auroraCluster } from './aurora-cluster.js';
 
 /** Bundling is skipped here (no stack is listed); the app synth test bundles the real function. */
 function appWithoutBundling(): App {
@@ -18,18 +18,7 @@ function appWithoutBundling(): App {
 function stackWithCluster(enableDataApi = true): { stack: Stack; cluster: rds.DatabaseCluster } {
   const app = appWithoutBundling();
   const stack = new Stack(app, 'Database', { env: { region: 'us-east-1' } });
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    natGateways: 0,
-    subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-  });
-  const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
-    engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
-    writer: rds.ClusterInstance.serverlessV2('Writer'),
-    vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    enableDataApi,
-    defaultDatabaseName: 'app',
-  });
+  const cluster = auroraCluster(stack, { enableDataApi, defaultDatabaseName: 'app' });
   return { stack, cluster };
 }
 
