@@ -69,14 +69,14 @@ const VERDICT = `CASE
 // From the first assignment on, LAST_INSERT_ID() holds the verdict.
 const WON = `LAST_INSERT_ID() IN (0, ${REISSUE})`;
 const NEW_HOLDER = 'LAST_INSERT_ID() = 0';
-// The answer, from the old fence: fence × 8 for a win, the refusal code for a loss.
+// The answer, from the old fence: fence × CLAIM_SCALE for a win, the refusal code for a loss.
 const ANSWER = `CASE LAST_INSERT_ID() WHEN 0 THEN (fence + 1) * ${CLAIM_SCALE} WHEN ${REISSUE} THEN fence * ${CLAIM_SCALE} ELSE LAST_INSERT_ID() END`;
 
 /**
  * The claim: one UPDATE that matches the job's row whatever the verdict, so its answer comes back
  * in the same round trip where the driver reports `LAST_INSERT_ID(expr)` (mysql2, whether it
  * counts matched or changed rows; JDBC's generated keys, hence the Data API, when it counts the
- * row): `fence × 8` for a win, the refusal code for a loss. No row matched: the row is missing.
+ * row): `fence × CLAIM_SCALE` (16) for a win, the refusal code for a loss. No row matched: the row is missing.
  *
  * A refusal changes no column (every assignment keeps its old value), so a loser writes no redo,
  * no binlog and commits nothing: where the driver counts changed rows it sees 0 rows and reads its
