@@ -1,20 +1,38 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/support/sequencer.js';
+
+/**
+ * Files that leave nothing behind in their process (no environment changes they do not undo, no
+ * timers, signal handlers or exits), so one worker runs them one after another without a fresh
+ * process each: aws-cdk-lib and the AWS SDK are imported once per worker, not once per file.
+ */
+const SHARED_PROCESS = [
+  'test/infra/**/*.test.ts',
+  'test/contract/**/*.test.ts',
+  'test/sql/**/*.test.ts',
+  'test/lease/**/*.test.ts',
+  'test/guard/**/*.test.ts',
+  'test/bench/**/*.test.ts',
+];
 
 export default defineConfig({
   // The example app imports the CDK constructs as users do (`lease-guard/cdk`); here, the source.
   resolve: { alias: { 'lease-guard/cdk': fileURLToPath(new URL('./src/cdk/index.ts', import.meta.url)) } },
   test: {
-    include: ['test/**/*.test.ts'],
     // One throwaway MariaDB/MySQL server for the whole run; each test file makes its own database.
     globalSetup: ['test/support/global-setup.ts'],
-    // Two files at once at least: most wait on the database, child processes and leases, so they
-    // overlap well (vitest's default, cores - 1, runs one file at a time on 2 cores). Not more than the
-    // cores: the fault and fleet files run process fleets on compressed, lease-timed schedules, and
-    // 4 at once on 2 loaded cores starved them into failures.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Twice the cores: most files wait on the database, child processes and leases rather than
+    // compute, so two per core keep both cores busy. The fault and fleet files set their leases
+    // and deadlines for a loaded machine (they also pass under `npm run faults -- --cpu-load 2`).
+    maxWorkers: Math.max(4, availableParallelism() * 2),
+    sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      { extends: true, test: { name: 'isolated', include: ['test/**/*.test.ts'], exclude: SHARED_PROCESS } },
+      { extends: true, test: { name: 'shared-process', include: SHARED_PROCESS, isolate: false } },
+    ],
   },
 });

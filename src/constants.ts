@@ -18,6 +18,11 @@ export const LEASE_ENV = {
   REQUIRE_TICK: 'LEASE_GUARD_REQUIRE_TICK',
   /** The clusters of a global database, JSON, the primary first; instead of RESOURCE_ARN and SECRET_ARN. */
   CLUSTERS: 'LEASE_GUARD_CLUSTERS',
+  /**
+   * Development only: a directory with the fleet worker prebuilt as `worker.mjs` and
+   * `clock-skew.mjs`, run instead of the TypeScript sources under tsx (the test run builds it once).
+   */
+  FLEET_WORKER: 'LEASE_GUARD_FLEET_WORKER',
 } as const;
 
 /**

@@ -9,7 +9,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { leaseEnv } from '../env.js';
 import type { LeaseStore } from '../lease/lease-store.js';
 import {
   type Delivery,
@@ -141,8 +143,21 @@ interface Slot {
 const STDERR_TAIL_CHARS = 4000;
 const STOP_TIMEOUT_MS = 10_000;
 
-/** Where the worker entry is: beside this module, as TypeScript under tsx or compiled JavaScript. */
+/**
+ * Where the worker entry is: beside this module, as TypeScript under tsx or compiled JavaScript;
+ * or prebuilt, where LEASE_GUARD_FLEET_WORKER names a directory (tsx costs every worker about half
+ * a second of CPU to start, and a test run starts dozens).
+ */
 export function workerEntry(): { file: string; execArgv: string[]; cwd: string | undefined; skewPreload: string } {
+  const prebuilt = leaseEnv('FLEET_WORKER');
+  if (prebuilt !== undefined) {
+    return {
+      file: join(prebuilt, 'worker.mjs'),
+      execArgv: [],
+      cwd: undefined,
+      skewPreload: pathToFileURL(join(prebuilt, 'clock-skew.mjs')).href,
+    };
+  }
   const fromSource = import.meta.url.endsWith('.ts');
   const ext = fromSource ? '.ts' : '.js';
   return {

@@ -2,23 +2,52 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type LocalDatabase, openLocalDatabase } from '../../src/local/throwaway-mysql.js';
+import { LEASE_ENV } from '../../src/constants.js';
+import { openLocalDatabase } from '../../src/local/throwaway-mysql.js';
+import { buildFleetWorker } from './fleet-worker.js';
 
-let database: LocalDatabase | undefined;
-let runDir: string | undefined;
+interface RunResources {
+  readonly runDir: string;
+  readonly mysqlServerUrl: string;
+  stop(): Promise<void>;
+}
 
-export async function setup(project: TestProject): Promise<void> {
-  runDir = await mkdtemp(join(tmpdir(), 'lease-guard-test-run-'));
-  project.provide('runDir', runDir);
-  database = await openLocalDatabase({ database: 'lease_guard_tests' });
+async function start(): Promise<RunResources> {
+  const runDir = await mkdtemp(join(tmpdir(), 'lease-guard-test-run-'));
+  // Inherited by the test workers, and by the fleets they fork.
+  const fleetWorker = await buildFleetWorker();
+  process.env[LEASE_ENV.FLEET_WORKER] = fleetWorker.dir;
+  const database = await openLocalDatabase({ database: 'lease_guard_tests' });
   const server = new URL(database.url);
   server.pathname = '/';
-  project.provide('mysqlServerUrl', server.toString());
+  return {
+    runDir,
+    mysqlServerUrl: server.toString(),
+    async stop() {
+      await database.stop();
+      await fleetWorker.remove();
+      await rm(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Vitest calls this once for the root and once per project, all in its main process: one server,
+// one run directory and one fleet worker for the whole run, stopped by the last teardown.
+const shared = globalThis as { leaseGuardRun?: { resources: Promise<RunResources>; users: number } };
+
+export async function setup(project: TestProject): Promise<void> {
+  shared.leaseGuardRun ??= { resources: start(), users: 0 };
+  shared.leaseGuardRun.users++;
+  const { runDir, mysqlServerUrl } = await shared.leaseGuardRun.resources;
+  project.provide('runDir', runDir);
+  project.provide('mysqlServerUrl', mysqlServerUrl);
 }
 
 export async function teardown(): Promise<void> {
-  await database?.stop();
-  if (runDir) await rm(runDir, { recursive: true, force: true });
+  const run = shared.leaseGuardRun;
+  if (!run || --run.users > 0) return;
+  shared.leaseGuardRun = undefined;
+  await (await run.resources).stop();
 }
 
 declare module 'vitest' {
