@@ -15,8 +15,33 @@ import { parseClusters } from '../../src/sql/cluster-settings.js';
 /** The feature flags the CLI gives the app, so the stacks here are built as `cdk synth` builds them. */
 const { context } = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
 
+/**
+ * The example app's stacks, built once per setting: every test here only reads them, and each
+ * synthesis of a stack synthesises the whole four-stack app.
+ */
+const apps = new Map<boolean, ReturnType<typeof buildExampleApp>>();
+function exampleApp(scaleToZero = false): ReturnType<typeof buildExampleApp> {
+  let app = apps.get(scaleToZero);
+  if (!app) {
+    app = buildExampleApp(scaleToZero);
+    apps.set(scaleToZero, app);
+  }
+  return app;
+}
+
+/** Each stack's template, synthesised once. */
+const templates = new WeakMap<Stack, Template>();
+function templateOf(stack: Stack): Template {
+  let template = templates.get(stack);
+  if (!template) {
+    template = Template.fromStack(stack);
+    templates.set(stack, template);
+  }
+  return template;
+}
+
 /** The example app's stacks, built in process with bundling skipped (the CLI synth test bundles). */
-function exampleApp(scaleToZero = false): {
+function buildExampleApp(scaleToZero: boolean): {
   database: LeaseDatabaseStack;
   secondary: SecondaryClusterStack;
   home: GuardedJobsStack;
@@ -106,7 +131,7 @@ function deployed(stacks: Stack[]): (stack: Stack, value: Json) => Json {
   const byName = Object.fromEntries(
     stacks.map((stack) => [
       stack.stackName,
-      { template: Template.fromStack(stack).toJSON() as Deployed['template'], region: stack.region },
+      { template: templateOf(stack).toJSON() as Deployed['template'], region: stack.region },
     ]),
   );
   return (stack, value) => evaluate(value, byName[stack.stackName] as Deployed, byName);
@@ -114,7 +139,7 @@ function deployed(stacks: Stack[]): (stack: Stack, value: Json) => Json {
 
 /** The lease user's secret in the primary stack: the one replicated to the secondary region. */
 function leaseUserSecretId(database: Stack): string {
-  const secrets = Template.fromStack(database).findResources('AWS::SecretsManager::Secret', {
+  const secrets = templateOf(database).findResources('AWS::SecretsManager::Secret', {
     Properties: { ReplicaRegions: [{ Region: 'eu-west-1' }] },
   });
   expect(Object.keys(secrets)).toHaveLength(1);
@@ -124,7 +149,7 @@ function leaseUserSecretId(database: Stack): string {
 // Synthesis is CPU-bound and the first one in a file also loads aws-cdk-lib: generous on a loaded machine.
 describe('example stacks', { timeout: 180_000 }, () => {
   it('defines the global database and its primary: Aurora Serverless v2 MySQL 3 with the Data API, in a VPC without NAT gateways', () => {
-    const template = Template.fromStack(exampleApp().database);
+    const template = templateOf(exampleApp().database);
     template.hasResourceProperties('AWS::RDS::GlobalCluster', {
       GlobalClusterIdentifier: 'lease-guard-example',
       Engine: 'aurora-mysql',
@@ -152,12 +177,12 @@ describe('example stacks', { timeout: 180_000 }, () => {
     const { database } = exampleApp();
     const id = leaseUserSecretId(database);
     // The table's custom resource names that secret as the lease user's.
-    Template.fromStack(database).hasResourceProperties('Custom::LeaseGuardTable', { UserSecretArn: { Ref: id } });
+    templateOf(database).hasResourceProperties('Custom::LeaseGuardTable', { UserSecretArn: { Ref: id } });
   });
 
   it('attaches a secondary cluster in the second region, with the Data API and no credentials of its own', () => {
     const { database, secondary } = exampleApp();
-    const template = Template.fromStack(secondary);
+    const template = templateOf(secondary);
     template.resourceCountIs('AWS::RDS::DBCluster', 1);
     template.hasResourceProperties('AWS::RDS::DBCluster', {
       DBClusterIdentifier: 'lease-guard-example-eu-west-1',
@@ -184,7 +209,7 @@ describe('example stacks', { timeout: 180_000 }, () => {
   });
 
   it("watches both jobs from the database's region: the watchdog reads the table and alarms on their lag", () => {
-    const template = Template.fromStack(exampleApp().database);
+    const template = templateOf(exampleApp().database);
     template.resourceCountIs('AWS::Scheduler::Schedule', 1);
     for (const job of ['nightly-report', 'leader-sync']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -200,7 +225,7 @@ describe('example stacks', { timeout: 180_000 }, () => {
   it('lets both clusters scale to zero when asked', () => {
     const { database, secondary } = exampleApp(true);
     for (const stack of [database, secondary]) {
-      Template.fromStack(stack).hasResourceProperties('AWS::RDS::DBCluster', {
+      templateOf(stack).hasResourceProperties('AWS::RDS::DBCluster', {
         ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 2 },
       });
     }
@@ -209,7 +234,7 @@ describe('example stacks', { timeout: 180_000 }, () => {
   it('deploys both jobs in each region, the report per tick and the sync with affinity', () => {
     const { home, away } = exampleApp();
     for (const stack of [home, away]) {
-      const template = Template.fromStack(stack);
+      const template = templateOf(stack);
       template.resourceCountIs('AWS::Scheduler::Schedule', 2);
       template.resourceCountIs('AWS::Lambda::Function', 2);
       for (const job of ['nightly-report', 'leader-sync']) {
@@ -241,7 +266,7 @@ describe('example stacks', { timeout: 180_000 }, () => {
       [away, 2],
       [database, 1],
     ] as const) {
-      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
+      const functions = Object.values(templateOf(stack).findResources('AWS::Lambda::Function'))
         .map((fn) => fn.Properties.Environment?.Variables ?? {})
         .filter((vars) => vars[LEASE_ENV.CLUSTERS] !== undefined);
       expect(functions, stack.stackName).toHaveLength(count);
@@ -261,7 +286,7 @@ describe('example stacks', { timeout: 180_000 }, () => {
     const evaluateIn = deployed([database, secondary, home, away]);
     const userSecret = leaseUserSecretId(database);
     for (const stack of [home, away]) {
-      const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      const statements = Object.values(templateOf(stack).findResources('AWS::IAM::Policy')).flatMap(
         (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
       );
       const resourcesOf = (action: string) => [
@@ -283,7 +308,7 @@ describe('example stacks', { timeout: 180_000 }, () => {
   it("reads the secrets' ARNs in another region from the database stack's outputs, and deploys after both clusters", () => {
     const { database, secondary, home, away } = exampleApp();
     const clusters = JSON.stringify(
-      Template.fromStack(away).findResources('AWS::Lambda::Function', {
+      templateOf(away).findResources('AWS::Lambda::Function', {
         Properties: { Environment: { Variables: { [LEASE_ENV.JOB]: 'nightly-report' } } },
       }),
     );
@@ -299,7 +324,7 @@ describe('example stacks', { timeout: 180_000 }, () => {
         })),
       ),
     );
-    const outputs = Template.fromStack(database).toJSON().Outputs;
+    const outputs = templateOf(database).toJSON().Outputs;
     expect(Object.keys(outputs)).toEqual(
       expect.arrayContaining(['ClusterArn', 'LeaseSecretArn', 'SecondaryClusterArn', 'SecondaryLeaseSecretArn']),
     );
