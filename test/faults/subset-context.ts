@@ -4,7 +4,7 @@
  * the server is shared with the other test files.
  */
 import { randomBytes } from 'node:crypto';
-import { expect, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FleetEnvironment, startFleetEnvironment } from '../../src/fleet/environment.js';
 import { freshDatabase } from '../support/database.js';
 import { runScenario } from './run-scenario.js';
@@ -38,4 +38,23 @@ export async function expectScenario(scenario: Scenario, environment: FleetEnvir
   };
   const row = await runScenario(scenario, context, LIMIT_MS);
   expect(row.verdict, details(row).join('\n')).toBe(scenario.control ? Verdict.CAUGHT : Verdict.PASS);
+}
+
+/**
+ * One test file's scenarios: a fleet environment of its own, each case a quick run. Long scenarios
+ * get files of their own, so vitest runs them side by side.
+ */
+export function describeScenarios(
+  title: string,
+  databasePrefix: string,
+  cases: readonly (readonly [behaviour: string, scenario: Scenario])[],
+): void {
+  describe(title, () => {
+    let environment: FleetEnvironment;
+    beforeAll(async () => {
+      environment = await subsetEnvironment(databasePrefix);
+    });
+    afterAll(() => environment?.stop());
+    for (const [behaviour, scenario] of cases) it(behaviour, () => expectScenario(scenario, environment));
+  });
 }

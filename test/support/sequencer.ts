@@ -7,12 +7,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * last run, so a fresh clone (CI) runs in the same order as a developer's checkout.
  */
 const LONGEST_FIRST: readonly RegExp[] = [
-  /test\/faults\/abandoned-body/,
-  /test\/faults\/db-/,
+  /test\/faults\/abandoned-body\.test/,
+  /test\/faults\/database-/,
   /test\/faults\/guarantee-/,
+  /test\/contract\/data-api/,
   /test\/faults\/edge-/,
   /test\/package\/cdk-consumers/,
-  /test\/contract\/data-api/,
   /test\/faults\//,
   /test\/contract\/mysql2/,
   /test\/package\//,
