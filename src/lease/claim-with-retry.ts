@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseStoreError } from '../errors.js';
+import { withDeadline } from './deadline.js';
 import type { ClaimRequest, ClaimResult, LeaseStore } from './lease-store.js';
 
 export interface RetryPolicy {
@@ -47,7 +48,7 @@ export async function claimWithRetry(
     const timeoutMs = Math.max(1, Math.floor(Math.min(policy.attemptTimeoutMs, left())));
     const sentAt = performance.now();
     try {
-      const result = await store.claim(request, { signal: AbortSignal.timeout(timeoutMs) });
+      const result = await withDeadline(timeoutMs, (signal) => store.claim(request, { signal }));
       return { kind: 'decided', result, attempts: attempt, latencyMs: performance.now() - started, sentAt };
     } catch (error) {
       if (!(error instanceof LeaseStoreError)) throw error;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseStoreError } from '../errors.js';
 import { backoffDelay, type RetryPolicy } from './claim-with-retry.js';
+import { withDeadline } from './deadline.js';
 import type { LeaseStore, ReleaseRequest } from './lease-store.js';
 
 export type ReleaseOutcome =
@@ -27,7 +28,7 @@ export async function releaseWithRetry(
   for (let attempt = 1; ; attempt++) {
     const timeoutMs = Math.max(1, Math.floor(Math.min(policy.attemptTimeoutMs, left())));
     try {
-      const released = await store.release(request, { signal: AbortSignal.timeout(timeoutMs) });
+      const released = await withDeadline(timeoutMs, (signal) => store.release(request, { signal }));
       return { kind: released ? 'released' : 'stale', attempts: attempt };
     } catch (error) {
       const delay = backoffDelay(policy, attempt, random);

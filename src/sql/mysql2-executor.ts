@@ -57,36 +57,6 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     for (const sql of options.sessionStatements ?? []) connection.query(sql);
   });
 
-  /**
-   * A pooled connection within the caller's deadline: opening one (a black-holed server) must not
-   * outlast the attempt. Nothing was sent yet, so giving up here is not ambiguous.
-   */
-  async function connect(signal: AbortSignal | undefined): Promise<CoreConnection> {
-    const pending = checkout();
-    if (!signal) return pending.catch((error: unknown) => Promise.reject(classifyMysqlError(error)));
-    let late = false;
-    try {
-      return await raceAbort(pending, signal, () => {
-        late = true;
-      });
-    } catch (error) {
-      if (!late) throw classifyMysqlError(error);
-      pending.then(
-        (connection) => connection.release(),
-        () => undefined,
-      );
-      throw connectAbortedError(signal.reason);
-    }
-  }
-
-  // mysql2's callback API underneath its promise wrapper: the wrapper captures a stack trace for
-  // every call, which is most of the client's own cost per statement.
-  function checkout(): Promise<CoreConnection> {
-    return new Promise((resolve, reject) => {
-      pool.pool.getConnection((error, connection) => (error ? reject(error) : resolve(connection)));
-    });
-  }
-
   // Per statement text, decided once: prepared (a write with parameters) or text protocol.
   const preparedTexts = new Map<string, boolean>();
   function isPrepared(statement: SqlStatement): boolean {
@@ -98,26 +68,64 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     return prepared;
   }
 
-  async function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
+  /**
+   * One statement, within the caller's deadline when there is one, with one abort listener for
+   * both of its stages. Opening a connection (a black-holed server) must not outlast the attempt:
+   * nothing was sent yet, so giving up there is not ambiguous, and the connection, when it comes,
+   * goes back to the pool. Giving up on the answer is ambiguous: the statement may still commit,
+   * so that connection is destroyed, never handed to someone else. mysql2's callback API is used
+   * underneath its promise wrapper, which captures a stack trace for every call.
+   */
+  function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
     const signal = execOptions?.signal;
-    if (signal?.aborted) throw abortedError(signal.reason);
-    const connection = await connect(signal);
-    let abandoned = false;
-    const params = (statement.params ?? {}) as Record<string, SqlValue>;
-    const query = send(connection, statement.sql, params, isPrepared(statement));
-    const onAbort = (): void => {
-      abandoned = true;
-    };
-    try {
-      return toResult(await (signal ? raceAbort(query, signal, onAbort) : query));
-    } catch (error) {
-      if (abandoned) throw abortedError(signal?.reason);
-      throw classifyMysqlError(error);
-    } finally {
-      // An abandoned connection may still be running the statement: never hand it to someone else.
-      if (abandoned) connection.destroy();
-      else connection.release();
-    }
+    return new Promise<SqlResult>((resolve, reject) => {
+      if (signal?.aborted) throw abortedError(signal.reason);
+      const { sql } = statement;
+      const params = (statement.params ?? {}) as Record<string, SqlValue>;
+      const prepared = isPrepared(statement);
+      let connection: CoreConnection | undefined;
+      let done = false;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const onAbort = (): void => {
+        if (!finish()) return;
+        if (connection === undefined) {
+          reject(connectAbortedError(signal?.reason));
+          return;
+        }
+        connection.destroy();
+        reject(abortedError(signal?.reason));
+      };
+      signal?.addEventListener('abort', onAbort);
+      pool.pool.getConnection((error, opened) => {
+        if (done) {
+          if (!error) opened.release();
+          return;
+        }
+        if (error) {
+          finish();
+          reject(classifyMysqlError(error));
+          return;
+        }
+        connection = opened;
+        const answered = (queryError: unknown, result: unknown): void => {
+          if (!finish()) return; // abandoned at the deadline: that connection is gone
+          opened.release();
+          if (queryError) reject(classifyMysqlError(queryError));
+          else resolve(toResult(result));
+        };
+        try {
+          send(opened, sql, params, prepared, answered);
+        } catch (sendError) {
+          // mysql2 refuses some parameters (undefined) before sending anything.
+          answered(sendError, undefined);
+        }
+      });
+    });
   }
 
   return {
@@ -130,37 +138,17 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
 
 const PREPARED_WRITE = /^\s*(UPDATE|INSERT|DELETE)\b/i;
 
+type Callback = (error: unknown, result: unknown) => void;
+
 function send(
   connection: CoreConnection,
   sql: string,
   params: Record<string, SqlValue>,
   prepared: boolean,
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const done = (error: unknown, result: unknown): void => (error ? reject(error) : resolve(result));
-    if (prepared) connection.execute(sql, params, done);
-    else connection.query(sql, params, done);
-  });
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const abort = (): void => {
-      onAbort();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-  });
+  done: Callback,
+): void {
+  if (prepared) connection.execute(sql, params, done);
+  else connection.query(sql, params, done);
 }
 
 function toResult(result: unknown): SqlResult {
