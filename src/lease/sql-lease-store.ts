@@ -176,6 +176,6 @@ function toLeaseState(row: SqlRow): LeaseState {
     version: Number(row.version),
     createdAt: fromSqlTime(row.created_at) as Date,
     dbNow,
-    held: leaseUntil.getTime() > dbNow.getTime(),
+    held: Number(row.held) === 1,
   };
 }

@@ -194,10 +194,14 @@ WHERE job = :job`;
 const STATE_COLUMNS =
   'job, holder, fence, lease_until, claimed_at, tick, tick_done, owner, owner_seen, runs, failures, last_error, last_error_at, released_at, version, created_at';
 
+// `held` is the claim's own test, in microseconds: times read back into JavaScript keep milliseconds,
+// so comparing them there calls a lease ended up to a millisecond before a claim sees it end.
+const STATE = `${STATE_COLUMNS}, ${NOW} AS db_now, lease_until > ${NOW} AS held`;
+
 export function inspectSql(table: string): string {
-  return `SELECT ${STATE_COLUMNS}, ${NOW} AS db_now FROM ${quoteTable(table)} WHERE job = :job`;
+  return `SELECT ${STATE} FROM ${quoteTable(table)} WHERE job = :job`;
 }
 
 export function listSql(table: string): string {
-  return `SELECT ${STATE_COLUMNS}, ${NOW} AS db_now FROM ${quoteTable(table)} ORDER BY job`;
+  return `SELECT ${STATE} FROM ${quoteTable(table)} ORDER BY job`;
 }
