@@ -1,8 +1,9 @@
-import type { PoolConnection as CoreConnection } from 'mysql2';
+import type { PoolConnection as CoreConnection, PrepareStatementInfo } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { LeaseStoreError, StoreErrorKind } from '../errors.js';
 import { abortedError, classifyMysqlError } from './classify.js';
 import type { ExecuteOptions, SqlExecutor, SqlResult, SqlRow, SqlStatement, SqlValue } from './executor.js';
+import { type PositionalSql, toPositional } from './placeholders.js';
 
 export interface Mysql2ExecutorOptions {
   /** `mysql://user:password@host:port/database`. */
@@ -57,15 +58,16 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
     for (const sql of options.sessionStatements ?? []) connection.query(sql);
   });
 
-  // Per statement text, decided once: prepared (a write with parameters) or text protocol.
-  const preparedTexts = new Map<string, boolean>();
-  function isPrepared(statement: SqlStatement): boolean {
-    let prepared = preparedTexts.get(statement.sql);
-    if (prepared === undefined) {
-      prepared = statement.params !== undefined && PREPARED_WRITE.test(statement.sql);
-      preparedTexts.set(statement.sql, prepared);
+  // Per statement text, decided once: how it is sent.
+  const plans = new Map<string, Plan>();
+  function planOf(statement: SqlStatement): Plan {
+    let plan = plans.get(statement.sql);
+    if (plan === undefined) {
+      const prepared = statement.params !== undefined && PREPARED_WRITE.test(statement.sql);
+      plan = { prepared, positional: prepared ? toPositional(statement.sql) : undefined };
+      plans.set(statement.sql, plan);
     }
-    return prepared;
+    return plan;
   }
 
   /**
@@ -82,7 +84,7 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
       if (signal?.aborted) throw abortedError(signal.reason);
       const { sql } = statement;
       const params = (statement.params ?? {}) as Record<string, SqlValue>;
-      const prepared = isPrepared(statement);
+      const plan = planOf(statement);
       let connection: CoreConnection | undefined;
       let done = false;
       const finish = (): boolean => {
@@ -119,7 +121,7 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
           else resolve(toResult(result));
         };
         try {
-          send(opened, sql, params, prepared, answered);
+          send(opened, sql, params, plan, answered);
         } catch (sendError) {
           // mysql2 refuses some parameters (undefined) before sending anything.
           answered(sendError, undefined);
@@ -138,17 +140,73 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
 
 const PREPARED_WRITE = /^\s*(UPDATE|INSERT|DELETE)\b/i;
 
+/** How a statement text is sent: a write with parameters as a server-side prepared statement. */
+interface Plan {
+  readonly prepared: boolean;
+  /** Its placeholders as positions, when it converts the way mysql2 would. */
+  readonly positional: PositionalSql | undefined;
+}
+
+/**
+ * Prepared statements per connection and text, prepared on first use. Executing one by its handle
+ * skips mysql2's per-call work (named-placeholder conversion, and two lookups in its statement
+ * cache keyed by the whole SQL text, built anew on each call). mysql2 closes statements its cache
+ * evicts (beyond `maxPreparedStatements`, 16000); kept below that, none of these ever is.
+ */
+const statements = new WeakMap<CoreConnection, Map<string, PrepareStatementInfo>>();
+const MAX_STATEMENTS_PER_CONNECTION = 256;
+
 type Callback = (error: unknown, result: unknown) => void;
 
 function send(
   connection: CoreConnection,
   sql: string,
   params: Record<string, SqlValue>,
-  prepared: boolean,
+  plan: Plan,
   done: Callback,
 ): void {
-  if (prepared) connection.execute(sql, params, done);
-  else connection.query(sql, params, done);
+  if (!plan.prepared) {
+    connection.query(sql, params, done);
+    return;
+  }
+  const positional = plan.positional;
+  const values = positional?.names.map((name) => params[name]);
+  // A missing or odd parameter: mysql2's own path gives its own error for it.
+  if (positional === undefined || values === undefined || !values.every(isBindable)) {
+    connection.execute(sql, params, done);
+    return;
+  }
+  let cache = statements.get(connection);
+  if (cache === undefined) {
+    cache = new Map();
+    statements.set(connection, cache);
+  }
+  const known = cache.get(sql);
+  if (known) {
+    known.execute(values, done);
+    return;
+  }
+  if (cache.size >= MAX_STATEMENTS_PER_CONNECTION) {
+    // Rare texts past the bound are prepared for this call only, so they never evict ours.
+    connection.execute(positional.sql, values, (error: unknown, result: unknown) => {
+      connection.unprepare(positional.sql);
+      done(error, result);
+    });
+    return;
+  }
+  const texts = cache;
+  connection.prepare(positional.sql, (error, prepared) => {
+    if (error) {
+      done(error, undefined);
+      return;
+    }
+    texts.set(sql, prepared);
+    prepared.execute(values, done);
+  });
+}
+
+function isBindable(value: SqlValue | undefined): value is SqlValue {
+  return value !== undefined && typeof value !== 'function';
 }
 
 function toResult(result: unknown): SqlResult {
