@@ -7,7 +7,10 @@
 export function toSqlTime(date: Date): string {
   if (Number.isNaN(date.getTime())) throw new RangeError('toSqlTime needs a valid Date');
   // toISOString gives YYYY-MM-DDTHH:MM:SS.mmmZ; DATETIME(6) takes the same digits without T and Z.
-  return date.toISOString().replace('T', ' ').replace('Z', '');
+  const iso = date.toISOString();
+  // Years beyond 0000–9999 come with a sign and six digits.
+  if (iso.length !== 24) return iso.replace('T', ' ').replace('Z', '');
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
 const SQL_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;

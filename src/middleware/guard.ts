@@ -140,11 +140,13 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
   const owner = affinity ? (affinity.owner ?? region) : null;
   const { job } = options;
   const releaseReserveMs = options.releaseTimeoutMs + DEFAULTS.answerReserveMs;
+  // The longest lease any claimant of the job takes, unless the user knows better.
+  const failoverQuarantineMs = options.failoverQuarantineMs ?? options.leaseMs ?? options.maxLeaseMs;
 
   function skip(
     reason: LeaseSkipReason,
     holder: string,
-    tick: Date | null,
+    tick: string | null,
     detail?: string,
   ): { skipped: LeaseSkipped } {
     return {
@@ -152,7 +154,7 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
         status: 'skipped',
         reason,
         job,
-        tick: tick?.toISOString() ?? null,
+        tick,
         holder,
         ...(detail === undefined ? {} : { detail }),
       },
@@ -199,15 +201,15 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
         maxTickAheadMs: options.maxTickAheadMs,
         owner,
         ...(affinity ? { failoverAfterMs: affinity.failoverAfterMs } : {}),
-        // The longest lease any claimant of the job takes, unless the user knows better.
-        failoverQuarantineMs: options.failoverQuarantineMs ?? options.leaseMs ?? options.maxLeaseMs,
+        failoverQuarantineMs,
       },
       { ...options.retry, budgetMs: claimBudget(options, remaining) },
     );
+    const tickText = tick?.toISOString() ?? null;
     const base = {
       job,
       holder,
-      tick: tick?.toISOString() ?? null,
+      tick: tickText,
       claimLatencyMs: Math.round(outcome.latencyMs * 10) / 10,
       attempts: outcome.attempts,
     };
@@ -231,7 +233,7 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
         reason: outcome.kind === 'unavailable' ? outcome.error.code : verdict.reason,
         ...(detail === undefined ? {} : { error: detail }),
       });
-      return skip(verdict.reason, holder, tick, detail);
+      return skip(verdict.reason, holder, tickText, detail);
     }
     // The lease runs from the database's now when the deciding statement ran: no earlier than its send.
     const sentAt = outcome.kind === 'decided' ? outcome.sentAt : startedAt;

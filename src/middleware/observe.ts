@@ -78,6 +78,16 @@ function levelOf(decision: Decision): 'info' | 'warn' | 'error' {
   return 'info';
 }
 
+/** The decision's fields that are set, in their order: a log line leaves the rest out. */
+function definedFields(decision: Decision): Record<string, unknown> {
+  const line: Record<string, unknown> = {};
+  for (const key of Object.keys(decision)) {
+    const value = decision[key as keyof Decision];
+    if (value !== undefined) line[key] = value;
+  }
+  return line;
+}
+
 /**
  * A Powertools `Metrics` the user passes would put lease-guard's points in the user's namespace
  * with the user's default dimensions, where the CDK alarms never look. Its points go through
@@ -144,8 +154,7 @@ export function createObserver(logger: LeaseGuardLogger | false, given: LeaseGua
     decision(decision) {
       try {
         if (logger) {
-          const line = Object.fromEntries(Object.entries(decision).filter(([, value]) => value !== undefined));
-          logger[levelOf(decision)]('lease-guard', line);
+          logger[levelOf(decision)]('lease-guard', definedFields(decision));
         }
         const metric = OUTCOME_METRIC[decision.outcome];
         if (metric) count(decision.job, metric, 'Count', 1);
