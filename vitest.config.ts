@@ -15,6 +15,7 @@ const SHARED_PROCESS = [
   'test/lease/**/*.test.ts',
   'test/guard/**/*.test.ts',
   'test/bench/**/*.test.ts',
+  'test/local/data-api-*.test.ts',
 ];
 
 export default defineConfig({
