@@ -26,9 +26,6 @@ export const LEASE_COLUMNS = [
   ['released_at', 'DATETIME(6) NULL'],
   // Bumped by every write, so every matched row is also a changed row, whatever the driver counts.
   ['version', 'BIGINT UNSIGNED NOT NULL DEFAULT 0'],
-  // The last claim's verdict (0: it won, else the refusal code) and its answer, fence × 16 or the code.
-  ['claim_reason', 'TINYINT UNSIGNED NOT NULL DEFAULT 0'],
-  ['last_claim', 'BIGINT UNSIGNED NOT NULL DEFAULT 0'],
   // Global database: the cluster (ARN) the last claim came through, and the end of a failover's quarantine.
   ['cluster', 'VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NULL'],
   ['quarantine_until', 'DATETIME(6) NULL'],

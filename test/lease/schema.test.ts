@@ -32,7 +32,7 @@ describe('lease table schema', () => {
     await executor.execute({ sql: "INSERT INTO old_table (job, fence) VALUES ('kept', 41)" });
     const result = await migrate(executor, 'old_table');
     expect(result.created).toBe(false);
-    expect(result.addedColumns).toContain('claim_reason');
+    expect(result.addedColumns).toContain('quarantine_until');
     expect(await columnsOf('old_table')).toEqual(LEASE_COLUMNS.map(([name]) => name));
     const store = createSqlLeaseStore({ executor, table: 'old_table' });
     expect(await store.claim({ job: 'kept', holder: 'h', leaseMs: 60_000 })).toEqual({ acquired: true, fence: 42 });
