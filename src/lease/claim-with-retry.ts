@@ -48,7 +48,7 @@ export async function claimWithRetry(
     const timeoutMs = Math.max(1, Math.floor(Math.min(policy.attemptTimeoutMs, left())));
     const sentAt = performance.now();
     try {
-      const result = await withDeadline(timeoutMs, (signal) => store.claim(request, { signal }));
+      const result = await withDeadline(timeoutMs, (execOptions) => store.claim(request, execOptions));
       return { kind: 'decided', result, attempts: attempt, latencyMs: performance.now() - started, sentAt };
     } catch (error) {
       if (!(error instanceof LeaseStoreError)) throw error;

@@ -28,7 +28,7 @@ export async function releaseWithRetry(
   for (let attempt = 1; ; attempt++) {
     const timeoutMs = Math.max(1, Math.floor(Math.min(policy.attemptTimeoutMs, left())));
     try {
-      const released = await withDeadline(timeoutMs, (signal) => store.release(request, { signal }));
+      const released = await withDeadline(timeoutMs, (execOptions) => store.release(request, execOptions));
       return { kind: released ? 'released' : 'stale', attempts: attempt };
     } catch (error) {
       const delay = backoffDelay(policy, attempt, random);

@@ -34,6 +34,23 @@ export interface SqlResult {
 export interface ExecuteOptions {
   /** Aborts the wait for the answer. The statement's outcome is then unknown (it may still commit). */
   readonly signal?: AbortSignal;
+  /**
+   * The same deadline as `signal`, for an executor that can wait on it without an AbortSignal:
+   * making one costs more than the rest of a claim's own work, so the guard's attempts make
+   * `signal` only when an executor reads it. An executor may ignore this and read `signal`.
+   */
+  readonly deadline?: Deadline;
+}
+
+/** A deadline that passes once; what `signal` would abort with is its `reason`. */
+export interface Deadline {
+  readonly expired: boolean;
+  /** A `TimeoutError` DOMException once expired, as `AbortSignal.timeout` gives. */
+  readonly reason: unknown;
+  /** Calls `listener` once when the deadline passes, or at once if it has. */
+  onExpire(listener: () => void): void;
+  /** Stops a call `onExpire` asked for. */
+  offExpire(listener: () => void): void;
 }
 
 export interface SqlExecutor {

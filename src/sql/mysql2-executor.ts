@@ -79,9 +79,12 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
    * underneath its promise wrapper, which captures a stack trace for every call.
    */
   function execute(statement: SqlStatement, execOptions?: ExecuteOptions): Promise<SqlResult> {
-    const signal = execOptions?.signal;
+    // The plain deadline when the caller gives one (no AbortSignal made), else the signal.
+    const deadline = execOptions?.deadline;
+    const signal = deadline ? undefined : execOptions?.signal;
+    const reason = (): unknown => (deadline ? deadline.reason : signal?.reason);
     return new Promise<SqlResult>((resolve, reject) => {
-      if (signal?.aborted) throw abortedError(signal.reason);
+      if (deadline?.expired || signal?.aborted) throw abortedError(reason());
       const { sql } = statement;
       const params = (statement.params ?? {}) as Record<string, SqlValue>;
       const plan = planOf(statement);
@@ -90,19 +93,21 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
       const finish = (): boolean => {
         if (done) return false;
         done = true;
+        deadline?.offExpire(onAbort);
         signal?.removeEventListener('abort', onAbort);
         return true;
       };
       const onAbort = (): void => {
         if (!finish()) return;
         if (connection === undefined) {
-          reject(connectAbortedError(signal?.reason));
+          reject(connectAbortedError(reason()));
           return;
         }
         connection.destroy();
-        reject(abortedError(signal?.reason));
+        reject(abortedError(reason()));
       };
-      signal?.addEventListener('abort', onAbort);
+      if (deadline) deadline.onExpire(onAbort);
+      else signal?.addEventListener('abort', onAbort);
       pool.pool.getConnection((error, opened) => {
         if (done) {
           if (!error) opened.release();
