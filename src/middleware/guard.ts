@@ -249,11 +249,12 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
   }
 
   function releaseRequest(held: HeldLease, result: RunResult): ReleaseRequest {
-    const { lease } = held;
-    const ref = { job, holder: lease.holder, fence: lease.fence };
-    if (result.ok) return { ...ref, outcome: 'success', minHoldMs: options.minHoldMs, tick: lease.tick };
+    const { holder, fence, tick } = held.lease;
+    if (result.ok) return { job, holder, fence, outcome: 'success', minHoldMs: options.minHoldMs, tick };
     return {
-      ...ref,
+      job,
+      holder,
+      fence,
       outcome: 'failure',
       error: errorMessage(result.error),
       keepLease: result.abandoned === true || middyTimeout(result.error),
