@@ -149,16 +149,16 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
     tick: string | null,
     detail?: string,
   ): { skipped: LeaseSkipped } {
-    return {
-      skipped: {
-        status: 'skipped',
-        reason,
-        job,
-        tick,
-        holder,
-        ...(detail === undefined ? {} : { detail }),
-      },
+    const skipped: { -readonly [K in keyof LeaseSkipped]: LeaseSkipped[K] } = {
+      status: 'skipped',
+      reason,
+      job,
+      tick,
+      holder,
     };
+    // The handler's answer: no `detail` key at all without one.
+    if (detail !== undefined) skipped.detail = detail;
+    return { skipped };
   }
 
   function warn(message: string, fields: Record<string, unknown>): void {
@@ -227,11 +227,16 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
     }
     if (verdict.kind === 'skip') {
       const detail = outcome.kind === 'unavailable' ? errorMessage(outcome.error) : undefined;
+      // One literal per decision (a log line leaves out the fields that are undefined).
       observer.decision({
-        ...base,
+        job,
+        holder,
+        tick: tickText,
+        claimLatencyMs: base.claimLatencyMs,
+        attempts: base.attempts,
         outcome: outcome.kind === 'unavailable' ? Outcome.UNAVAILABLE : Outcome.SKIPPED,
         reason: outcome.kind === 'unavailable' ? outcome.error.code : verdict.reason,
-        ...(detail === undefined ? {} : { error: detail }),
+        error: detail,
       });
       return skip(verdict.reason, holder, tickText, detail);
     }
@@ -244,7 +249,15 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
       tick,
       expiresAt: new Date(Date.now() - (performance.now() - sentAt) + leaseMs),
     };
-    observer.decision({ ...base, outcome: Outcome.WON, fence: lease.fence });
+    observer.decision({
+      job,
+      holder,
+      tick: tickText,
+      claimLatencyMs: base.claimLatencyMs,
+      attempts: base.attempts,
+      outcome: Outcome.WON,
+      fence: lease.fence,
+    });
     return { won: { lease, leaseMs, claimedAt: performance.now(), sentAt, deadline } };
   }
 
