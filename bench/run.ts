@@ -20,7 +20,7 @@ import { measureBursts } from './burst.js';
 import { measureColdStart } from './cold-start.js';
 import { measureContended } from './contended.js';
 import { startDurableDatabase } from './durable/server.js';
-import { CLAIM_SCALE_BEFORE_ISSUE_12, claimSqlBeforeIssue12 } from './fixtures/claim-before-issue-12.js';
+import { CLAIM_BEFORE_ISSUE_12 } from './fixtures/claim-before-issue-12.js';
 import { type Transports, tickSource } from './harness.js';
 import { measureLatency } from './latency.js';
 import { floorPeer } from './peers/floor.js';
@@ -171,13 +171,12 @@ async function main(): Promise<void> {
     if (runs('contended')) {
       log('contended rounds');
       const raw = [
-        rawClaimPeer('lease-guard claim statement, raw', url, 'bench_raw_claim', claimSql),
+        rawClaimPeer('lease-guard claim statement, raw', url, 'bench_raw_claim', { sql: claimSql }),
         rawClaimPeer(
           'lease-guard claim statement before issue 12, raw',
           url,
           'bench_raw_claim_before',
-          claimSqlBeforeIssue12,
-          CLAIM_SCALE_BEFORE_ISSUE_12,
+          CLAIM_BEFORE_ISSUE_12,
         ),
       ];
       const floors = [floorPeer(url), floorPeer(url, 'matched'), floorPeer(url, 'loser-writes')];
@@ -262,13 +261,12 @@ async function runBursts(): Promise<NonNullable<BenchResult['burst']>> {
   const largest = Math.max(...settings.burst.sizes);
   const mysql2 = createMysql2Executor({ url: durable.server.url, connectionLimit: largest + 8 });
   const raw = [
-    rawClaimPeer('lease-guard claim statement, raw', durable.server.url, 'bench_raw_claim', claimSql),
+    rawClaimPeer('lease-guard claim statement, raw', durable.server.url, 'bench_raw_claim', { sql: claimSql }),
     rawClaimPeer(
       'lease-guard claim statement before issue 12, raw',
       durable.server.url,
       'bench_raw_claim_before',
-      claimSqlBeforeIssue12,
-      CLAIM_SCALE_BEFORE_ISSUE_12,
+      CLAIM_BEFORE_ISSUE_12,
     ),
   ];
   const floors = [floorPeer(durable.server.url), floorPeer(durable.server.url, 'loser-writes')];

@@ -16,15 +16,18 @@ export interface RawClaimPeer extends Peer {
   close(): Promise<void>;
 }
 
-/** `scale`: the statement's answer is `fence × scale` for a win, a code below it for a loss. */
-export function rawClaimPeer(
-  name: string,
-  url: string,
-  table: string,
-  claimSql: (table: string) => string,
-  scale = CLAIM_SCALE,
-): RawClaimPeer {
-  const claim = claimSql(table);
+/** A claim statement to measure. */
+export interface RawClaimStatement {
+  readonly sql: (table: string) => string;
+  /** Its answer is `fence × scale` for a win, a code below it for a loss. @default CLAIM_SCALE */
+  readonly scale?: number;
+  /** Columns it writes that today's table no longer has, as `name TYPE`, added to the freshly migrated table. */
+  readonly columns?: readonly string[];
+}
+
+export function rawClaimPeer(name: string, url: string, table: string, statement: RawClaimStatement): RawClaimPeer {
+  const claim = statement.sql(table);
+  const scale = statement.scale ?? CLAIM_SCALE;
   const release = releaseSuccessSql(table);
   const connections: PlainConnection[] = [];
   return {
@@ -32,6 +35,9 @@ export function rawClaimPeer(
     transport: 'mysql2',
     async prepare(executor: SqlExecutor, jobs: readonly string[]) {
       await migrate(executor, table);
+      for (const column of statement.columns ?? []) {
+        await executor.execute({ sql: `ALTER TABLE \`${table}\` ADD COLUMN ${column}` });
+      }
       for (const job of jobs) {
         await executor.execute({
           sql: `INSERT IGNORE INTO \`${table}\` (job, created_at) VALUES (:job, UTC_TIMESTAMP(6))`,

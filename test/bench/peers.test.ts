@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countingExecutor } from '../../bench/counting-executor.js';
-import { CLAIM_SCALE_BEFORE_ISSUE_12, claimSqlBeforeIssue12 } from '../../bench/fixtures/claim-before-issue-12.js';
+import { CLAIM_BEFORE_ISSUE_12 } from '../../bench/fixtures/claim-before-issue-12.js';
 import { floorPeer } from '../../bench/peers/floor.js';
 import { leaseGuardPeer } from '../../bench/peers/lease-guard.js';
 import type { Claim, Peer } from '../../bench/peers/peer.js';
@@ -53,10 +53,10 @@ describe('benchmark peers', () => {
     ['floor', () => floorPeer(url)],
     ['floor, matching every attempt', () => floorPeer(url, 'matched')],
     ['floor + loser writes', () => floorPeer(url, 'loser-writes')],
-    ['claim statement', () => rawClaimPeer('raw', url, 'peer_raw_claim', claimSql)],
+    ['claim statement', () => rawClaimPeer('raw', url, 'peer_raw_claim', { sql: claimSql })],
     [
       'claim statement before issue 12',
-      () => rawClaimPeer('raw before', url, 'peer_raw_before', claimSqlBeforeIssue12, CLAIM_SCALE_BEFORE_ISSUE_12),
+      () => rawClaimPeer('raw before', url, 'peer_raw_before', CLAIM_BEFORE_ISSUE_12),
     ],
   ];
 
