@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
 import { LOCAL_ARNS, type LocalDataApi, startLocalDataApi } from '../local/data-api-fixture.js';
+import { cli } from '../support/cli.js';
 
 /** A column of a one-row `status` table, its wrapped pieces joined. */
 function column(table: string, name: string, joiner: string): string {
@@ -14,29 +14,6 @@ function column(table: string, name: string, joiner: string): string {
     .map((line) => cells(line)[index]?.trim() ?? '')
     .filter(Boolean)
     .join(joiner);
-}
-
-/** Runs the CLI in-process and returns what it printed and its exit code. */
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'lease-guard', ...args]);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { out, err, code };
 }
 
 describe('lease-guard CLI', () => {

@@ -6,7 +6,6 @@
  */
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { LEASE_ENV } from '../../src/constants.js';
 import { LeaseGuardConfigError } from '../../src/errors.js';
 import { SkipReason } from '../../src/lease/lease-store.js';
@@ -22,6 +21,7 @@ import { parseLeaseGuardOptions } from '../../src/middleware/options.js';
 import { createClusterExecutor } from '../../src/sql/cluster-executor.js';
 import { parseClusters } from '../../src/sql/cluster-settings.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
+import { cli } from '../support/cli.js';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -123,29 +123,6 @@ describe('a local global database and the cluster executor', () => {
     expect(bad).toMatchObject({ code: 1, err: expect.stringMatching(/--clusters is not a list of clusters/) });
   });
 });
-
-/** Runs the CLI in-process and returns what it printed and its exit code. */
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'lease-guard', ...args]);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { out, err, code };
-}
 
 describe('clusters options', () => {
   const cluster = (name: string, region = 'us-east-1') => ({

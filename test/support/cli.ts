@@ -1,0 +1,25 @@
+import { vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+/** Runs the CLI in-process and returns what it printed and its exit code. */
+export async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  });
+  process.exitCode = undefined;
+  try {
+    await main(['node', 'lease-guard', ...args]);
+  } finally {
+    vi.restoreAllMocks();
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { out, err, code };
+}
