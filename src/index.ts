@@ -44,4 +44,13 @@ export {
 } from './middleware/types.js';
 export { type RunningLease, type WithLeaseOptions, type WithLeaseResult, withLease } from './middleware/with-lease.js';
 export { createDataApiExecutor, type DataApiExecutorOptions } from './sql/data-api-executor.js';
-export type { SqlExecutor, SqlResult, SqlStatement, SqlValue } from './sql/executor.js';
+export type {
+  Deadline,
+  ExecuteOptions,
+  SqlCell,
+  SqlExecutor,
+  SqlResult,
+  SqlRow,
+  SqlStatement,
+  SqlValue,
+} from './sql/executor.js';
