@@ -206,20 +206,24 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
       { ...options.retry, budgetMs: claimBudget(options, remaining) },
     );
     const tickText = tick?.toISOString() ?? null;
-    const base = {
-      job,
-      holder,
-      tick: tickText,
-      claimLatencyMs: Math.round(outcome.latencyMs * 10) / 10,
-      attempts: outcome.attempts,
-    };
+    const claimLatencyMs = Math.round(outcome.latencyMs * 10) / 10;
+    const { attempts } = outcome;
     const verdict = claimVerdict(outcome, options.onUnavailable);
     if (verdict.kind === 'fail') {
       const detail =
         verdict.cause === undefined
           ? 'an earlier attempt of this invocation (same request id) holds the lease: its claim committed but the answer was lost. Failing so the platform retries after that lease ends, or dead-letters the event'
           : errorMessage(verdict.cause);
-      observer.decision({ ...base, outcome: Outcome.UNAVAILABLE, reason: verdict.reason, error: detail });
+      observer.decision({
+        job,
+        holder,
+        tick: tickText,
+        claimLatencyMs,
+        attempts,
+        outcome: Outcome.UNAVAILABLE,
+        reason: verdict.reason,
+        error: detail,
+      });
       throw new LeaseUnavailableError(
         `lease-guard could not claim job ${job} after ${outcome.attempts} attempt(s) in ${Math.round(outcome.latencyMs)} ms; the job did not run. ${detail}`,
         verdict.cause === undefined ? undefined : { cause: verdict.cause },
@@ -232,8 +236,8 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
         job,
         holder,
         tick: tickText,
-        claimLatencyMs: base.claimLatencyMs,
-        attempts: base.attempts,
+        claimLatencyMs,
+        attempts,
         outcome: outcome.kind === 'unavailable' ? Outcome.UNAVAILABLE : Outcome.SKIPPED,
         reason: outcome.kind === 'unavailable' ? outcome.error.code : verdict.reason,
         error: detail,
@@ -253,8 +257,8 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
       job,
       holder,
       tick: tickText,
-      claimLatencyMs: base.claimLatencyMs,
-      attempts: base.attempts,
+      claimLatencyMs,
+      attempts,
       outcome: Outcome.WON,
       fence: lease.fence,
     });
