@@ -12,7 +12,7 @@
 import { quoteTable } from '../../src/lease/names.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
-import { type PlainConnection, plainConnection } from './plain-connection.js';
+import { plainConnections } from './plain-connection.js';
 
 const NOW = 'UTC_TIMESTAMP(6)';
 
@@ -38,7 +38,7 @@ export function floorPeer(url: string, mode: FloorMode = 'conditional'): FloorPe
   holder = IF(LAST_INSERT_ID() = 2, ?, holder), until = IF(LAST_INSERT_ID() = 2, ${NOW} + INTERVAL 30 SECOND, until) WHERE name = ?`
     : `UPDATE ${t} SET holder = ?, until = ${NOW} + INTERVAL 30 SECOND WHERE name = ? AND until <= ${NOW}`;
   const release = `UPDATE ${t} SET until = ${NOW}, holder = NULL WHERE name = ? AND holder = ?`;
-  const connections: PlainConnection[] = [];
+  const connections = plainConnections(url);
   return {
     name: NAMES[mode],
     transport: 'mysql2',
@@ -52,14 +52,7 @@ export function floorPeer(url: string, mode: FloorMode = 'conditional'): FloorPe
       }
     },
     invoker(env: InvokerEnv): Invoker {
-      let connecting: Promise<PlainConnection> | undefined;
-      const connection = (): Promise<PlainConnection> => {
-        connecting ??= plainConnection(url).then((c) => {
-          connections.push(c);
-          return c;
-        });
-        return connecting;
-      };
+      const connection = connections.lazy();
       return {
         async claim(name: string): Promise<Claim> {
           const c = await connection();
@@ -76,7 +69,7 @@ export function floorPeer(url: string, mode: FloorMode = 'conditional'): FloorPe
       };
     },
     async close() {
-      await Promise.all(connections.splice(0).map((c) => c.end().catch(() => undefined)));
+      await connections.endAll();
     },
   };
 }

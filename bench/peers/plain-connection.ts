@@ -24,3 +24,29 @@ export function plainConnection(url: string): Promise<PlainConnection> {
     });
   });
 }
+
+/** The environments' plain connections: each opened on its first use, all ended together. */
+export interface PlainConnections {
+  /** A connection opener for one environment. */
+  lazy(): () => Promise<PlainConnection>;
+  endAll(): Promise<void>;
+}
+
+export function plainConnections(url: string): PlainConnections {
+  const opened: PlainConnection[] = [];
+  return {
+    lazy() {
+      let connecting: Promise<PlainConnection> | undefined;
+      return () => {
+        connecting ??= plainConnection(url).then((c) => {
+          opened.push(c);
+          return c;
+        });
+        return connecting;
+      };
+    },
+    async endAll() {
+      await Promise.all(opened.splice(0).map((c) => c.end().catch(() => undefined)));
+    },
+  };
+}

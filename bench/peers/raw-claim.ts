@@ -10,7 +10,7 @@ import { CLAIM_SCALE, releaseSuccessSql } from '../../src/lease/sql.js';
 import { toSqlTime } from '../../src/lease/time.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
-import { type PlainConnection, plainConnection } from './plain-connection.js';
+import { plainConnections } from './plain-connection.js';
 
 export interface RawClaimPeer extends Peer {
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export function rawClaimPeer(name: string, url: string, table: string, statement
   const claim = statement.sql(table);
   const scale = statement.scale ?? CLAIM_SCALE;
   const release = releaseSuccessSql(table);
-  const connections: PlainConnection[] = [];
+  const connections = plainConnections(url);
   return {
     name,
     transport: 'mysql2',
@@ -46,14 +46,7 @@ export function rawClaimPeer(name: string, url: string, table: string, statement
       }
     },
     invoker(env: InvokerEnv): Invoker {
-      let connecting: Promise<PlainConnection> | undefined;
-      const connection = (): Promise<PlainConnection> => {
-        connecting ??= plainConnection(url).then((c) => {
-          connections.push(c);
-          return c;
-        });
-        return connecting;
-      };
+      const connection = connections.lazy();
       let attempt = 0;
       return {
         async claim(job: string, tick: Date): Promise<Claim> {
@@ -85,7 +78,7 @@ export function rawClaimPeer(name: string, url: string, table: string, statement
       };
     },
     async close() {
-      await Promise.all(connections.splice(0).map((c) => c.end().catch(() => undefined)));
+      await connections.endAll();
     },
   };
 }
