@@ -34,5 +34,7 @@ export function countingExecutor(inner: SqlExecutor): CountingExecutor {
     },
     // The environment shares the transport; closing it is the run's job.
     close: async () => {},
+    // What the transport binds itself, so the store sends the claim it would send over it directly.
+    ...(inner.binds === undefined ? {} : { binds: inner.binds }),
   };
 }

@@ -11,7 +11,6 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
-import { claimSql } from '../src/lease/sql.js';
 import { startDataApiServer } from '../src/local/data-api/index.js';
 import { openLocalDatabase } from '../src/local/throwaway-mysql.js';
 import { createDataApiExecutor } from '../src/sql/data-api-executor.js';
@@ -26,7 +25,7 @@ import { measureLatency } from './latency.js';
 import { floorPeer } from './peers/floor.js';
 import { leaseGuardPeer } from './peers/lease-guard.js';
 import type { Peer } from './peers/peer.js';
-import { rawClaimPeer } from './peers/raw-claim.js';
+import { rawClaimPeer, STORE_CLAIM_OVER_MYSQL2 } from './peers/raw-claim.js';
 import { HEALTH_TIMEOUT_S, seedAPeer } from './peers/seed-a-version-cas.js';
 import { seedBPeer } from './peers/seed-b-unique-key.js';
 import { shedLockPeer } from './peers/shedlock.js';
@@ -171,7 +170,7 @@ async function main(): Promise<void> {
     if (runs('contended')) {
       log('contended rounds');
       const raw = [
-        rawClaimPeer('lease-guard claim statement, raw', url, 'bench_raw_claim', { sql: claimSql }),
+        rawClaimPeer('lease-guard claim statement, raw', url, 'bench_raw_claim', STORE_CLAIM_OVER_MYSQL2),
         rawClaimPeer(
           'lease-guard claim statement before issue 12, raw',
           url,
@@ -261,7 +260,7 @@ async function runBursts(): Promise<NonNullable<BenchResult['burst']>> {
   const largest = Math.max(...settings.burst.sizes);
   const mysql2 = createMysql2Executor({ url: durable.server.url, connectionLimit: largest + 8 });
   const raw = [
-    rawClaimPeer('lease-guard claim statement, raw', durable.server.url, 'bench_raw_claim', { sql: claimSql }),
+    rawClaimPeer('lease-guard claim statement, raw', durable.server.url, 'bench_raw_claim', STORE_CLAIM_OVER_MYSQL2),
     rawClaimPeer(
       'lease-guard claim statement before issue 12, raw',
       durable.server.url,

@@ -6,7 +6,7 @@
  * one from before issue 12 can be measured beside today's.
  */
 import { migrate } from '../../src/lease/schema.js';
-import { CLAIM_SCALE, releaseSuccessSql } from '../../src/lease/sql.js';
+import { CLAIM_SCALE, claimSql, releaseSuccessSql } from '../../src/lease/sql.js';
 import { toSqlTime } from '../../src/lease/time.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
@@ -24,6 +24,11 @@ export interface RawClaimStatement {
   /** Columns it writes that today's table no longer has, as `name TYPE`, added to the freshly migrated table. */
   readonly columns?: readonly string[];
 }
+
+/** The claim the store sends over the mysql2 executor (it binds no `:cluster`) for a claim without an owner. */
+export const STORE_CLAIM_OVER_MYSQL2: RawClaimStatement = {
+  sql: (table) => claimSql(table, { cluster: false, owner: false }),
+};
 
 export function rawClaimPeer(name: string, url: string, table: string, statement: RawClaimStatement): RawClaimPeer {
   const claim = statement.sql(table);

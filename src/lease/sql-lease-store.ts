@@ -9,6 +9,7 @@ import {
   completeTickSql,
   ensureRowSql,
   forceReleaseSql,
+  GENERAL_CLAIM,
   inspectSql,
   listSql,
   REASON_CODES,
@@ -38,8 +39,15 @@ export interface SqlLeaseStoreOptions {
 export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
   const { executor } = options;
   const table = assertTableName(options.table ?? DEFAULTS.table);
+  // The claim leaves out what is a no-op for a request where the executor says what it binds: the
+  // failover check where it binds no `:cluster`, affinity for a claim without an owner. An
+  // executor that does not say gets the general text, right whatever it binds.
+  const binds = executor.binds;
+  const general = claimSql(table, GENERAL_CLAIM);
+  const cluster = binds?.includes('cluster') ?? true;
   const sql = {
-    claim: claimSql(table),
+    claim: binds === undefined ? general : claimSql(table, { cluster, owner: true }),
+    claimWithoutOwner: binds === undefined ? general : claimSql(table, { cluster, owner: false }),
     verdict: verdictSql(table),
     ensureRow: ensureRowSql(table),
     releaseSuccess: releaseSuccessSql(table),
@@ -67,11 +75,12 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
       // Bound to the cluster's ARN by the cluster executor (a global database); NULL otherwise.
       cluster: null,
     };
+    const claim = c.owner === null ? sql.claimWithoutOwner : sql.claim;
     let healed = false;
     // A pass more only after creating a missing row, or when the row would take the claim by the
     // time its verdict was read (the lease ended meanwhile): the claim is then simply sent again.
     for (let pass = 0; pass < MAX_CLAIM_PASSES; pass++) {
-      const result = await executor.execute({ sql: sql.claim, params }, execOptions);
+      const result = await executor.execute({ sql: claim, params }, execOptions);
       if (result.insertId !== undefined && result.insertId > 0) return decode(result.insertId);
       // Reported as 0 with no row counted: nothing set it, so no row matched (mysql2). Reported
       // not at all: a driver without LAST_INSERT_ID, or a JDBC-like one that counts changed rows

@@ -46,25 +46,42 @@ const SWITCHED = '(:cluster IS NOT NULL AND cluster IS NOT NULL AND cluster <> :
 /** The verdict of a win that keeps the fence: the same holder re-issues its live claim. */
 export const REISSUE = 7;
 
+/** Which of the claim's optional parts a claim text carries (see `claimSql`). */
+export interface ClaimShape {
+  /** `:cluster` may be bound: the statement goes through a global database's cluster executor. */
+  readonly cluster: boolean;
+  /** `:owner` may be set: the caller claims with affinity. */
+  readonly owner: boolean;
+}
+
+/** Every part: right for any request through any executor. */
+export const GENERAL_CLAIM: ClaimShape = { cluster: true, owner: true };
+
 /**
  * The row's verdict on a claim: 0 a new holder wins, 7 (`REISSUE`) the same live holder wins again,
  * else the refusal code. A failover's quarantine comes first: until it ends, the row cannot know
  * what the lost primary granted. Tick checks come next: they say something about the event itself,
- * whoever holds the lease.
+ * whoever holds the lease. A part the shape leaves out is one whose test is false when its
+ * parameter is NULL; the quarantine test stays in every shape: another writer of the table (a
+ * global database's cluster executor) may have set it.
  */
-const VERDICT = `CASE
-    WHEN ${SWITCHED} THEN 8
+function verdict(shape: ClaimShape): string {
+  const switched = shape.cluster ? `\n    WHEN ${SWITCHED} THEN 8` : '';
+  const affinity = shape.owner
+    ? `\n    WHEN :owner IS NOT NULL AND owner IS NOT NULL AND owner <> :owner
+      AND owner_seen > ${NOW} - INTERVAL :failover_us MICROSECOND THEN 5`
+    : '';
+  return `CASE${switched}
     WHEN quarantine_until > ${NOW} THEN 8
     WHEN ${SAME_LIVE_HOLDER} THEN ${REISSUE}
     WHEN :tick IS NOT NULL AND ${TICK} > ${NOW} + INTERVAL :max_ahead_us MICROSECOND THEN 4
     WHEN :tick IS NOT NULL AND ${TICK} < ${NOW} - INTERVAL :max_age_us MICROSECOND THEN 3
     WHEN :tick IS NOT NULL AND tick_done >= ${TICK} THEN 2
     WHEN lease_until > ${NOW} AND ${SAME_INVOCATION} THEN 6
-    WHEN lease_until > ${NOW} THEN 1
-    WHEN :owner IS NOT NULL AND owner IS NOT NULL AND owner <> :owner
-      AND owner_seen > ${NOW} - INTERVAL :failover_us MICROSECOND THEN 5
+    WHEN lease_until > ${NOW} THEN 1${affinity}
     ELSE 0
   END`;
+}
 
 // From the first assignment on, LAST_INSERT_ID() holds the verdict.
 const WON = `LAST_INSERT_ID() IN (0, ${REISSUE})`;
@@ -93,21 +110,33 @@ const ANSWER = `CASE LAST_INSERT_ID() WHEN 0 THEN (fence + 1) * ${CLAIM_SCALE} W
  * every later assignment reads only that and its own column, and the last one turns the verdict
  * into the answer from the old fence. So the answer is the same whether SET runs left to right
  * (MySQL, MariaDB's default) or against the old row (MariaDB's SIMULTANEOUS_ASSIGNMENT).
+ *
+ * `shape` leaves out parts that are no-ops for the requests the text is sent with, so the server
+ * evaluates less while it holds the row and the driver binds fewer values: without `cluster` the
+ * failover check and its three assignments (`:cluster` NULL: nothing binds it), without `owner`
+ * affinity's check and its two assignments (`:owner` NULL). Verdict, answer and row are the same
+ * as the general text's for every row state (test/lease/claim-shapes.test.ts).
  */
-export function claimSql(table: string): string {
+export function claimSql(table: string, shape: ClaimShape = GENERAL_CLAIM): string {
+  const oldFence = shape.cluster
+    ? `\n    IF(${SWITCHED}, (fence DIV ${FENCE_EPOCH} + 1) * ${FENCE_EPOCH}, fence))`
+    : ' fence)';
+  const assignments = [
+    `runs = IF(LAST_INSERT_ID(${verdict(shape)}) = 0, runs + 1, runs)`,
+    shape.cluster &&
+      `quarantine_until = IF(${SWITCHED}, GREATEST(lease_until, ${NOW} + INTERVAL :quarantine_us MICROSECOND), quarantine_until)`,
+    `claimed_at = IF(${NEW_HOLDER}, ${NOW}, claimed_at)`,
+    shape.owner && `owner_seen = IF(${WON} AND :owner IS NOT NULL, ${NOW}, owner_seen)`,
+    shape.owner && `owner = IF(${WON}, COALESCE(:owner, owner), owner)`,
+    `tick = IF(${WON}, ${TICK}, tick)`,
+    `lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until)`,
+    `holder = IF(${WON}, :holder, holder)`,
+    `version = IF(${WON}, version + 1, version)`,
+    `fence = IF(LAST_INSERT_ID(${ANSWER}) % ${CLAIM_SCALE} = 0, LAST_INSERT_ID() DIV ${CLAIM_SCALE},${oldFence}`,
+    shape.cluster && 'cluster = COALESCE(:cluster, cluster)',
+  ];
   return `UPDATE ${quoteTable(table)} SET
-  runs = IF(LAST_INSERT_ID(${VERDICT}) = 0, runs + 1, runs),
-  quarantine_until = IF(${SWITCHED}, GREATEST(lease_until, ${NOW} + INTERVAL :quarantine_us MICROSECOND), quarantine_until),
-  claimed_at = IF(${NEW_HOLDER}, ${NOW}, claimed_at),
-  owner_seen = IF(${WON} AND :owner IS NOT NULL, ${NOW}, owner_seen),
-  owner = IF(${WON}, COALESCE(:owner, owner), owner),
-  tick = IF(${WON}, ${TICK}, tick),
-  lease_until = IF(${WON}, ${NOW} + INTERVAL :lease_us MICROSECOND, lease_until),
-  holder = IF(${WON}, :holder, holder),
-  version = IF(${WON}, version + 1, version),
-  fence = IF(LAST_INSERT_ID(${ANSWER}) % ${CLAIM_SCALE} = 0, LAST_INSERT_ID() DIV ${CLAIM_SCALE},
-    IF(${SWITCHED}, (fence DIV ${FENCE_EPOCH} + 1) * ${FENCE_EPOCH}, fence)),
-  cluster = COALESCE(:cluster, cluster)
+  ${assignments.filter(Boolean).join(',\n  ')}
 WHERE job = :job`;
 }
 
@@ -116,7 +145,7 @@ WHERE job = :job`;
  * fence as the claim left them, and the row's verdict on the same request now (a loser wrote none).
  */
 export function verdictSql(table: string): string {
-  return `SELECT holder, fence, ${VERDICT} AS verdict FROM ${quoteTable(table)} WHERE job = :job`;
+  return `SELECT holder, fence, ${verdict(GENERAL_CLAIM)} AS verdict FROM ${quoteTable(table)} WHERE job = :job`;
 }
 
 /** Creates a job's row; a no-op (not an ignored error) when it exists. */

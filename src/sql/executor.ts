@@ -55,6 +55,13 @@ export interface Deadline {
 
 export interface SqlExecutor {
   execute(statement: SqlStatement, options?: ExecuteOptions): Promise<SqlResult>;
+  /**
+   * The parameters this executor binds itself, over what a statement gives (a global database's
+   * executor binds `cluster`); `[]` for none. Left out: unknown, and the lease store then sends
+   * statements right for any executor. Declared, it lets the store leave out of the claim the
+   * parts whose parameters stay NULL.
+   */
+  readonly binds?: readonly string[];
   /** Releases connections or clients the executor owns; a no-op for injected ones. */
   close(): Promise<void>;
 }

@@ -137,6 +137,8 @@ export function createMysql2Executor(options: Mysql2ExecutorOptions): SqlExecuto
 
   return {
     execute,
+    // One database: no parameter of its own (a global database is reached through the Data API).
+    binds: [],
     async close() {
       await pool.end();
     },
