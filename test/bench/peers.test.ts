@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countingExecutor } from '../../bench/counting-executor.js';
 import { CLAIM_BEFORE_ISSUE_12 } from '../../bench/fixtures/claim-before-issue-12.js';
 import { floorPeer } from '../../bench/peers/floor.js';
+import { executorClaimPeer, guardPeer, retryPeer } from '../../bench/peers/layers.js';
 import { leaseGuardPeer } from '../../bench/peers/lease-guard.js';
 import type { Claim, Peer } from '../../bench/peers/peer.js';
-import { rawClaimPeer } from '../../bench/peers/raw-claim.js';
+import { rawClaimPeer, STORE_CLAIM_OVER_MYSQL2 } from '../../bench/peers/raw-claim.js';
 import { seedAPeer } from '../../bench/peers/seed-a-version-cas.js';
 import { seedBPeer } from '../../bench/peers/seed-b-unique-key.js';
 import { shedLockPeer } from '../../bench/peers/shedlock.js';
@@ -31,6 +32,11 @@ describe('benchmark peers', () => {
     ['seed A', () => seedAPeer('peer_seed_a')],
     ['seed B', () => seedBPeer('peer_seed_b')],
     ['ShedLock', () => shedLockPeer({ table: 'peer_shedlock' })],
+    // bench/layers.ts: lease-guard cut at each layer.
+    ['claim statement through the executor', () => executorClaimPeer('peer_layer_executor')],
+    ['general claim statement through the executor', () => executorClaimPeer('peer_layer_general', true)],
+    ['store in claimWithRetry', () => retryPeer('peer_layer_retry')],
+    ['guard without middy', () => guardPeer('peer_layer_guard')],
   ];
 
   function invokers(peer: Peer, count: number, label: string) {
@@ -54,6 +60,10 @@ describe('benchmark peers', () => {
     ['floor, matching every attempt', () => floorPeer(url, 'matched')],
     ['floor + loser writes', () => floorPeer(url, 'loser-writes')],
     ['claim statement', () => rawClaimPeer('raw', url, 'peer_raw_claim', { sql: claimSql })],
+    [
+      "the store's claim statement over mysql2",
+      () => rawClaimPeer('raw', url, 'peer_raw_store', STORE_CLAIM_OVER_MYSQL2),
+    ],
     [
       'claim statement before issue 12',
       () => rawClaimPeer('raw before', url, 'peer_raw_before', CLAIM_BEFORE_ISSUE_12),
