@@ -17,6 +17,7 @@ import {
   observerNow,
 } from '../../src/fleet/history.js';
 import type { FleetJobConfig } from '../../src/fleet/messages.js';
+import { childModule } from '../support/prebuilt.js';
 import { BURST_ENV, type BurstConfig, type BurstInvocation, type BurstReport } from './burst-messages.js';
 import type { FleetOutcome } from './fleet-run.js';
 import type { ScenarioContext } from './scenario.js';
@@ -61,8 +62,9 @@ interface Pending {
 }
 
 function startProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = fork(fileURLToPath(new URL('./burst-worker.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+  const worker = childModule('test/faults/burst-worker.ts');
+  const child = fork(worker.file, [], {
+    execArgv: worker.execArgv,
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
     env,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

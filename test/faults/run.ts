@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startFleetEnvironment } from '../../src/fleet/environment.js';
+import { buildPrebuilt, usePrebuilt } from '../support/prebuilt.js';
 import { ensureFaketime, type FaketimeStatus } from './faketime.js';
 import { runScenario } from './run-scenario.js';
 import { Verdict } from './scenario.js';
@@ -88,10 +89,14 @@ async function main(): Promise<number> {
   const selected = SCENARIOS.filter((scenario) => !wanted || wanted.includes(scenario.name));
 
   log(`lease-guard fault suite: seed ${seed} (replay with --seed ${seed}), ${selected.length} scenario(s)`);
+  // The fleet, burst and sandbox processes start from bundles built once, not under tsx each.
+  const prebuilt = await buildPrebuilt();
+  usePrebuilt(prebuilt.dir);
   const stopCpuLoad = startCpuLoad(cpuLoad);
   if (cpuLoad > 0) log(`cpu load: ${cpuLoad} busy-loop process(es) share the machine for the whole run`);
-  const environment = await startFleetEnvironment().catch((error: unknown) => {
+  const environment = await startFleetEnvironment().catch(async (error: unknown) => {
     stopCpuLoad();
+    await prebuilt.remove();
     throw error;
   });
   log(
@@ -125,6 +130,7 @@ async function main(): Promise<number> {
   } finally {
     stopCpuLoad();
     await environment.stop();
+    await prebuilt.remove();
   }
   log(`\n${summaryTable(rows, seed)}`);
   const failing: readonly Verdict[] = [Verdict.FAIL, Verdict.ERROR, Verdict.NOT_RUN];

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { childModule } from '../support/prebuilt.js';
 import { until } from '../support/until.js';
 
 /**
@@ -10,14 +11,17 @@ import { until } from '../support/until.js';
  * own throwaway servers (LEASE_GUARD_MYSQL_URL cleared), as a user's `lease-guard local` does.
  */
 
-const LOCAL = "import { main } from './src/cli/main.ts'; await main(process.argv);";
+const MAIN = childModule('src/cli/main.ts');
+const THROWAWAY = childModule('src/local/throwaway-mysql.ts');
+const LOCAL = `import { main } from '${MAIN.url}'; await main(process.argv);`;
 // What the tests and the demo do: start a throwaway server, then fail with an uncaught error.
-const CRASH = `import { startThrowawayMysql } from './src/local/throwaway-mysql.ts';
+const CRASH = `import { startThrowawayMysql } from '${THROWAWAY.url}';
 process.on('SIGUSR2', () => { throw new Error('an uncaught error'); });
 const db = await startThrowawayMysql();
 process.stderr.write('lease-guard local: ' + db.flavor + ' pid ' + db.pid + ', data in ' + db.dataDir + '\\n');`;
 
-const NODE = [process.execPath, '--import', 'tsx', '--input-type=module', '--eval'];
+// Both modules are bundled or both are sources, so one set of node arguments runs either.
+const NODE = [process.execPath, ...MAIN.execArgv, '--input-type=module', '--eval'];
 
 interface Started {
   readonly child: ChildProcess;

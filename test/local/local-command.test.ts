@@ -7,10 +7,12 @@ import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import type { LocalEnvironment } from '../../src/local/local-command.js';
 import { createDataApiExecutor } from '../../src/sql/data-api-executor.js';
 import { freshDatabase } from '../support/database.js';
+import { childModule } from '../support/prebuilt.js';
 
-// The CLI runs from source (tsx), as the bin file runs it from dist/ after `npm run build`; the
-// test then needs no build step and cannot pick up a stale dist/.
-const CLI = "import { main } from './src/cli/main.ts'; await main(process.argv);";
+// The CLI's main as the bin file runs it from dist/, but from this run's bundle of the source (or the
+// source under tsx): the test needs no build step and cannot pick up a stale dist/.
+const MAIN = childModule('src/cli/main.ts');
+const CLI = `import { main } from '${MAIN.url}'; await main(process.argv);`;
 
 interface Cli {
   readonly child: ChildProcess;
@@ -26,7 +28,7 @@ function lease_guard(...args: string[]): Cli {
 function lease_guard_with(env: Readonly<Record<string, string>>, ...args: string[]): Cli {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '--eval', CLI, 'lease-guard', ...args],
+    [...MAIN.execArgv, '--input-type=module', '--eval', CLI, 'lease-guard', ...args],
     {
       cwd: process.cwd(),
       env: { ...process.env, LEASE_GUARD_MYSQL_URL: '', ...env },

@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { LEASE_ENV } from '../../src/constants.js';
 import { openLocalDatabase } from '../../src/local/throwaway-mysql.js';
-import { buildFleetWorker } from './fleet-worker.js';
+import { buildPrebuilt, usePrebuilt } from './prebuilt.js';
 
 interface RunResources {
   readonly runDir: string;
@@ -14,9 +13,9 @@ interface RunResources {
 
 async function start(): Promise<RunResources> {
   const runDir = await mkdtemp(join(tmpdir(), 'lease-guard-test-run-'));
-  // Inherited by the test workers, and by the fleets they fork.
-  const fleetWorker = await buildFleetWorker();
-  process.env[LEASE_ENV.FLEET_WORKER] = fleetWorker.dir;
+  // Inherited by the test workers, and by the fleets and other children they start.
+  const prebuilt = await buildPrebuilt();
+  usePrebuilt(prebuilt.dir);
   const database = await openLocalDatabase({ database: 'lease_guard_tests' });
   const server = new URL(database.url);
   server.pathname = '/';
@@ -25,14 +24,14 @@ async function start(): Promise<RunResources> {
     mysqlServerUrl: server.toString(),
     async stop() {
       await database.stop();
-      await fleetWorker.remove();
+      await prebuilt.remove();
       await rm(runDir, { recursive: true, force: true });
     },
   };
 }
 
 // Vitest calls this once for the root and once per project, all in its main process: one server,
-// one run directory and one fleet worker for the whole run, stopped by the last teardown.
+// one run directory and one set of prebuilt child modules for the whole run, stopped by the last teardown.
 const shared = globalThis as { leaseGuardRun?: { resources: Promise<RunResources>; users: number } };
 
 export async function setup(project: TestProject): Promise<void> {

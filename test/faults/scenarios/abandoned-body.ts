@@ -20,6 +20,7 @@ import { createSqlLeaseStore } from '../../../src/lease/sql-lease-store.js';
 import { createGuard } from '../../../src/middleware/guard.js';
 import { leaseGuarded } from '../../../src/middleware/lease-guarded.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../../src/middleware/options.js';
+import { childModule } from '../../support/prebuilt.js';
 import {
   SANDBOX_ENV,
   type SandboxConfig,
@@ -43,7 +44,6 @@ const LATER_BODY_MS = 600;
 const HOLDER_BODY_MS = 800;
 const BOUND_MS = 20_000;
 
-const ENTRY = fileURLToPath(new URL('../frozen-sandbox.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function guardOptions(context: ScenarioContext, job: string): LeaseGuardOptions {
@@ -73,8 +73,9 @@ async function runCase(context: ScenarioContext, spec: Case, violations: FaultVi
     leaseMarginMs: LEASE_MARGIN_MS,
     releaseTimeoutMs: RELEASE_TIMEOUT_MS,
   };
-  const child = fork(ENTRY, [], {
-    execArgv: ['--import', 'tsx'],
+  const sandbox = childModule('test/faults/frozen-sandbox.ts');
+  const child = fork(sandbox.file, [], {
+    execArgv: sandbox.execArgv,
     cwd: ROOT,
     env: { ...process.env, [SANDBOX_ENV]: JSON.stringify(config) },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
