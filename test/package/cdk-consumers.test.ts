@@ -89,23 +89,25 @@ const CDK_INIT_TSCONFIG = {
 };
 
 // A user outside this repository installs the packed tarball and synthesises with lease-guard/cdk,
-// from an ES-module app and from a CommonJS TypeScript app laid out like `cdk init`'s.
+// from an ES-module app and from a CommonJS TypeScript app laid out like `cdk init`'s. Both apps
+// live in one project (a CommonJS package, as `cdk init` makes; the ES module is an `.mjs` file),
+// so the tarball is installed once: what Node resolves depends on how each file imports.
 describe.concurrent('lease-guard/cdk from the packed tarball', () => {
   const root = mkdtempSync(join(tmpdir(), 'lease-guard-consumers-'));
-  let tarball: string;
+  let dir: string;
 
   beforeAll(async () => {
     // The run's one npm pack (its prepack build included), made from a copy of this checkout.
-    tarball = (await packedTarball()).tarball;
+    dir = await freshProject((await packedTarball()).tarball);
   }, 300_000);
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  /** A fresh app: the tarball from the registry's point of view, aws-cdk-lib and constructs as the user has them. */
-  async function freshApp(name: string, packageJson: Record<string, unknown>): Promise<string> {
-    const dir = join(root, name);
-    mkdirSync(join(dir, 'bin'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, ...packageJson }));
+  /** A fresh project: the tarball from the registry's point of view, aws-cdk-lib and constructs as the user has them. */
+  async function freshProject(tarball: string): Promise<string> {
+    const project = join(root, 'cdk-app');
+    mkdirSync(join(project, 'bin'), { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'cdk-app', private: true }));
     // The CDK packages (and Node's types) are linked from this checkout (offline); lease-guard's own dependencies come
     // from the npm cache; its peers for the middleware are not needed by the constructs.
     await run(
@@ -122,14 +124,14 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
         join(MODULES, 'constructs'),
         join(MODULES, '@types/node'),
       ],
-      { cwd: dir, env: ENV, timeout: 180_000 },
+      { cwd: project, env: ENV, timeout: 180_000 },
     );
-    return dir;
+    return project;
   }
 
-  /** Synthesises with the compiled app and returns the output directory. */
-  async function synth(dir: string, script: string, compile: boolean): Promise<string> {
-    const outdir = join(dir, 'cdk.out');
+  /** Synthesises with the (compiled) app into its own output directory and returns that. */
+  async function synth(script: string, compile: boolean): Promise<string> {
+    const outdir = join(dir, `cdk.out.${script.replaceAll('/', '-')}`);
     if (compile) await run(TSC, ['-p', '.'], { cwd: dir, env: ENV });
     await run(process.execPath, [script, outdir], { cwd: dir, env: ENV });
     return outdir;
@@ -156,10 +158,16 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
   }
 
   it('synthesises from an ES-module app, with the prebuilt migration and watchdog', async () => {
-    const dir = await freshApp('esm-app', { type: 'module' });
     // Plain JavaScript: the app's source has no types, and the TypeScript path is the CommonJS app's.
-    writeFileSync(join(dir, 'bin/app.js'), APP);
-    const outdir = await synth(dir, 'bin/app.js', false);
+    writeFileSync(join(dir, 'bin/app.mjs'), APP);
+    const outdir = await synth('bin/app.mjs', false);
+    // An import resolves the ES module, where the CommonJS app beside it gets the CommonJS copy.
+    const { stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', "console.log(import.meta.resolve('lease-guard/cdk'))"],
+      { cwd: dir },
+    );
+    expect(stdout.trim()).toMatch(/node_modules\/lease-guard\/dist\/cdk\/index\.js$/);
     checkTemplate(outdir);
     // The migration and the watchdog, from dist/cdk/assets: no esbuild in this app.
     expect(existsSync(join(dir, 'node_modules/esbuild'))).toBe(false);
@@ -167,10 +175,9 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
   }, 420_000);
 
   it('synthesises from a CommonJS TypeScript app laid out like cdk init, through the CommonJS copy', async () => {
-    const dir = await freshApp('cjs-app', {});
     writeFileSync(join(dir, 'bin/app.ts'), APP);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(CDK_INIT_TSCONFIG));
-    const outdir = await synth(dir, 'build/app.js', true);
+    const outdir = await synth('build/app.js', true);
     // tsc wrote require() calls, and require resolves the CommonJS copy, not the ES module.
     expect(readFileSync(join(dir, 'build/app.js'), 'utf8')).toContain('require("lease-guard/cdk")');
     const { stdout } = await run(process.execPath, ['-p', "require.resolve('lease-guard/cdk')"], { cwd: dir });
