@@ -52,6 +52,13 @@ describe('cdk synth of the example app', () => {
     }
   });
 
+  it("passes CloudFormation's resource schemas with validation errors fatal (cdk.json turns them on)", () => {
+    const { context } = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
+    expect(context['@aws-cdk/core:validateAgainstDefaultRules']).toBe(true);
+    // A finding would have failed the synth above; the report aws-cdk-lib writes lists none.
+    expect(readJson('validation-report.json').pluginReports).toEqual([]);
+  });
+
   it('bundles every function into ES modules whose handlers load in Node', async () => {
     const stacks = [
       'LeaseGuardDatabase',

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -8,12 +8,13 @@ import { GuardedJobsStack } from '../../infra/stacks/guarded-jobs-stack.js';
 import { LeaseDatabaseStack } from '../../infra/stacks/lease-database-stack.js';
 import { SecondaryClusterStack } from '../../infra/stacks/secondary-cluster-stack.js';
 import { GuardedSchedule, LeaseDatabase } from '../../src/cdk/index.js';
+import { templateApp } from './template-app.js';
 
 const { context } = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
 
 /** The example app as infra/bin/app.ts builds it (global database), with cdk-nag's AwsSolutions pack; bundling skipped. */
 function exampleApp(): { app: App; database: LeaseDatabaseStack } {
-  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+  const app = templateApp(context);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const database = new LeaseDatabaseStack(app, 'Database', {
     env: { region: 'us-east-1' },
@@ -53,7 +54,7 @@ describe('cdk-nag AwsSolutions checks', { timeout: 180_000 }, () => {
   });
 
   it('fail on a guarded function whose runtime you chose when it is not the latest: yours to decide', async () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = templateApp();
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     const stack = new Stack(app, 'Jobs', { env: { region: 'eu-west-1' } });
     new GuardedSchedule(stack, 'Report', {

@@ -47,6 +47,7 @@ function buildExampleApp(scaleToZero: boolean): {
   home: GuardedJobsStack;
   away: GuardedJobsStack;
 } {
+  // cdk.json's context makes CloudFormation validation errors fail the synth, for each variant of the app.
   const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
   const database = new LeaseDatabaseStack(app, 'Database', {
     env: { region: 'us-east-1' },

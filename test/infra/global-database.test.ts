@@ -4,7 +4,7 @@
  * (LEASE_GUARD_CLUSTERS, which the guard parses), may call the Data API on each cluster with each
  * secret, and fails synthesis when a cluster defined in the app has the Data API off.
  */
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +13,7 @@ import { GuardedSchedule, LeaseDatabase, LeaseTable } from '../../src/cdk/index.
 import { LEASE_ENV } from '../../src/constants.js';
 import { parseClusters } from '../../src/sql/cluster-settings.js';
 import { auroraCluster } from './aurora-cluster.js';
+import { templateApp } from './template-app.js';
 
 const PRIMARY = {
   clusterArn: 'arn:aws:rds:us-east-1:123456789012:cluster:lease-primary',
@@ -25,7 +26,7 @@ const SECONDARY = {
 const ENTRY = 'test/fixtures/functions/scheduled-job.ts';
 
 function stackIn(region: string): Stack {
-  return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Jobs', { env: { region } });
+  return new Stack(templateApp(), 'Jobs', { env: { region } });
 }
 
 function guarded(stack: Stack, database: LeaseDatabase): GuardedSchedule {

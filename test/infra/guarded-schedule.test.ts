@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { GuardedSchedule, type GuardedScheduleProps, LeaseDatabase } from '../../src/cdk/index.js';
 import { METRICS } from '../../src/constants.js';
 import { auroraCluster } from './aurora-cluster.js';
+import { templateApp } from './template-app.js';
 
 const CLUSTER_ARN = 'arn:aws:rds:eu-west-1:123456789012:cluster:lease-db';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lease-user-AbC123';
@@ -26,7 +27,7 @@ const ENTRY = 'test/fixtures/functions/scheduled-job.ts';
 
 /** A stack whose functions are not bundled (no stack is listed); one test below bundles for real. */
 function stackIn(region = 'us-east-1'): Stack {
-  return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Jobs', { env: { region } });
+  return new Stack(templateApp(), 'Jobs', { env: { region } });
 }
 
 /** A cluster with the Data API and a secret in the same stack. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -9,14 +9,10 @@ import { LeaseTable, type LeaseTableProps } from '../../src/cdk/index.js';
 import { leaseUserGrantSql } from '../../src/lease/grants.js';
 import { createTableSql } from '../../src/lease/schema.js';
 import { auroraCluster } from './aurora-cluster.js';
-
-/** Bundling is skipped here (no stack is listed); the app synth test bundles the real function. */
-function appWithoutBundling(): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-}
+import { templateApp } from './template-app.js';
 
 function stackWithCluster(enableDataApi = true): { stack: Stack; cluster: rds.DatabaseCluster } {
-  const app = appWithoutBundling();
+  const app = templateApp();
   const stack = new Stack(app, 'Database', { env: { region: 'us-east-1' } });
   const cluster = auroraCluster(stack, { enableDataApi, defaultDatabaseName: 'app' });
   return { stack, cluster };
@@ -155,7 +151,7 @@ describe('LeaseTable', { timeout: 180_000 }, () => {
     });
 
     it('fails on an imported cluster without adminSecret', () => {
-      const stack = new Stack(appWithoutBundling(), 'S');
+      const stack = new Stack(templateApp(), 'S');
       const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'C', { clusterIdentifier: 'db' });
       expect(() => new LeaseTable(stack, 'Leases', { cluster, databaseName: 'app' })).toThrow(
         /adminSecret is required/,

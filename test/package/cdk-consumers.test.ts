@@ -133,7 +133,9 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
   async function synth(script: string, compile: boolean): Promise<string> {
     const outdir = join(dir, `cdk.out.${script.replaceAll('/', '-')}`);
     if (compile) await run(TSC, ['-p', '.'], { cwd: dir, env: ENV });
-    await run(process.execPath, [script, outdir], { cwd: dir, env: ENV });
+    // As the CDK CLI passes a project's context, with CloudFormation validation errors fatal.
+    const context = JSON.stringify({ '@aws-cdk/core:validateAgainstDefaultRules': true });
+    await run(process.execPath, [script, outdir], { cwd: dir, env: { ...ENV, CDK_CONTEXT_JSON: context } });
     return outdir;
   }
 
@@ -155,6 +157,8 @@ describe.concurrent('lease-guard/cdk from the packed tarball', () => {
     const types = Object.values<{ Type: string }>(template.Resources).map((resource) => resource.Type);
     expect(types).toEqual(expect.arrayContaining(['Custom::LeaseGuardTable', 'AWS::CloudWatch::Alarm']));
     expect(types.filter((type) => type === 'AWS::Scheduler::Schedule')).toHaveLength(2);
+    // Every template passed CloudFormation's resource schemas (a finding would have failed the synth).
+    expect(JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')).pluginReports).toEqual([]);
   }
 
   it('synthesises from an ES-module app, with the prebuilt migration and watchdog', async () => {
