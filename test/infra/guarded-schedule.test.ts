@@ -154,7 +154,8 @@ describe('GuardedSchedule: the function', { timeout: 180_000 }, () => {
   it('bundles an entry file with the local esbuild into one ESM file, with the AWS SDK unless told not to', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'lease-guard-bundle-'));
     try {
-      const app = new App({ outdir });
+      // Bundling, not template validation, is under test here (see template-app.ts).
+      const app = new App({ outdir, builtinCloudFormationValidation: false });
       const stack = new Stack(app, 'Bundled', { env: { region: 'eu-west-1' } });
       new GuardedSchedule(stack, 'Job', {
         job: 'bundled',
