@@ -36,11 +36,15 @@ export async function buildPrebuilt(): Promise<{ dir: string; remove(): Promise<
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([source, name]) => [name, join(REPO, source)])),
     outdir: dir,
     outExtension: { '.js': '.mjs' },
+    // Dependencies too: a child then reads one file instead of resolving hundreds (the AWS SDK's).
     bundle: true,
-    packages: 'external',
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // CommonJS dependencies bundled into an ES module still call require (for node: built-ins).
+    banner: {
+      js: "import { createRequire as leaseGuardCreateRequire } from 'node:module'; const require = leaseGuardCreateRequire(import.meta.url);",
+    },
     logLevel: 'silent',
   });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
