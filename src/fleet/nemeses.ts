@@ -5,7 +5,7 @@
  * Clock skew is a property of a region's workers (RegionSpec.clockSkewMs), set at fork.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { claimSql, releaseSuccessSql } from '../lease/sql.js';
+import { CLAIM_SHAPES, claimSql, releaseSuccessSql } from '../lease/sql.js';
 import type { DataApiServer, FaultHandle, FaultScope } from '../local/data-api/index.js';
 import type { ThrowawayMysql } from '../local/throwaway-mysql.js';
 import type { HistoryRecorder } from './history.js';
@@ -14,13 +14,18 @@ import type { Supervisor } from './supervisor.js';
 /**
  * Matchers for the protocol's statements on a lease table, built from the protocol's own SQL
  * text, for faults scoped with `match` (e.g. lose the answer to a claim, not to a register write).
+ * The claim in any of its shapes: the store picks one per executor and request.
  */
 export function leaseStatements(table: string): { readonly claim: RegExp; readonly releaseSuccess: RegExp } {
-  return { claim: exactly(claimSql(table)), releaseSuccess: exactly(releaseSuccessSql(table)) };
+  return {
+    claim: exactly(...CLAIM_SHAPES.map((shape) => claimSql(table, shape))),
+    releaseSuccess: exactly(releaseSuccessSql(table)),
+  };
 }
 
-function exactly(sql: string): RegExp {
-  return new RegExp(`^${sql.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+function exactly(...texts: string[]): RegExp {
+  const escaped = texts.map((sql) => sql.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^(?:${escaped.join('|')})$`);
 }
 
 /** Data API faults by the failure they model. */

@@ -57,6 +57,14 @@ export interface ClaimShape {
 /** Every part: right for any request through any executor. */
 export const GENERAL_CLAIM: ClaimShape = { cluster: true, owner: true };
 
+/** Every shape a lease store may send its claim in, the general one first. */
+export const CLAIM_SHAPES: readonly ClaimShape[] = [
+  GENERAL_CLAIM,
+  { cluster: true, owner: false },
+  { cluster: false, owner: true },
+  { cluster: false, owner: false },
+];
+
 /**
  * The row's verdict on a claim: 0 a new holder wins, 7 (`REISSUE`) the same live holder wins again,
  * else the refusal code. A failover's quarantine comes first: until it ends, the row cannot know

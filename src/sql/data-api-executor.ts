@@ -85,6 +85,9 @@ export function createDataApiExecutor(options: DataApiExecutorOptions = {}): Sql
 
   return {
     execute,
+    // One cluster: no parameter of its own. The cluster executor of a global database, which binds
+    // `:cluster`, wraps executors like this one and does not declare this.
+    binds: [],
     async close() {
       if (owned) client.destroy();
     },

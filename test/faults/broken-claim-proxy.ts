@@ -5,7 +5,7 @@
  * but any contender wins while another holds the lease: the bug a hand-written claim can have.
  * src/lease is untouched; the workers only see another AWS_ENDPOINT_URL_RDS_DATA.
  */
-import { claimSql } from '../../src/lease/sql.js';
+import { CLAIM_SHAPES, type ClaimShape, claimSql, GENERAL_CLAIM } from '../../src/lease/sql.js';
 import { type SqlRewriteProxy, startSqlRewriteProxy } from './sql-rewrite-proxy.js';
 
 const LEASE_HELD_REFUSAL = 'WHEN lease_until > UTC_TIMESTAMP(6) THEN 1';
@@ -14,8 +14,8 @@ const LEASE_HELD_REFUSAL = 'WHEN lease_until > UTC_TIMESTAMP(6) THEN 1';
  * The claim without its lease condition, wherever the verdict is computed. Throws if the
  * protocol's text no longer has it, so the control never silently tests the real claim.
  */
-export function brokenClaimSql(table: string): string {
-  const sql = claimSql(table);
+export function brokenClaimSql(table: string, shape: ClaimShape = GENERAL_CLAIM): string {
+  const sql = claimSql(table, shape);
   if (!sql.includes(LEASE_HELD_REFUSAL)) {
     throw new Error(`the claim SQL no longer contains "${LEASE_HELD_REFUSAL}"; update the negative control`);
   }
@@ -26,7 +26,7 @@ export function brokenClaimSql(table: string): string {
 export type BrokenClaimProxy = SqlRewriteProxy;
 
 export function startBrokenClaimProxy(target: string, table: string): Promise<BrokenClaimProxy> {
-  const real = claimSql(table);
-  const broken = brokenClaimSql(table);
-  return startSqlRewriteProxy(target, (sql) => (sql === real ? broken : sql));
+  // Whichever shape the store sends its claim in.
+  const broken = new Map(CLAIM_SHAPES.map((shape) => [claimSql(table, shape), brokenClaimSql(table, shape)]));
+  return startSqlRewriteProxy(target, (sql) => broken.get(sql) ?? sql);
 }

@@ -2,6 +2,9 @@ import type { ExecuteStatementCommandInput, RDSDataClient } from '@aws-sdk/clien
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEASE_ENV } from '../../src/constants.js';
 import { LeaseGuardConfigError, LeaseStoreError } from '../../src/errors.js';
+import { migrate } from '../../src/lease/schema.js';
+import { claimSql } from '../../src/lease/sql.js';
+import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import { classifyDataApiError } from '../../src/sql/classify-data-api.js';
 import { createDataApiExecutor, type DataApiExecutorOptions } from '../../src/sql/data-api-executor.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
@@ -97,6 +100,19 @@ describe('the Data API executor against the local server', () => {
     local.server.setSwitches({ rowsCount: 'matched', generatedFieldsOnUpdate: 'jdbc' });
   });
   afterAll(() => local?.close());
+
+  it('binds nothing of its own, so a claim through it goes without the failover and affinity parts', async () => {
+    expect(executor.binds).toEqual([]);
+    await migrate(executor, 'leases_shape');
+    const before = inputs.length;
+    const store = createSqlLeaseStore({ executor, table: 'leases_shape' });
+    expect((await store.claim({ job: 'shape', holder: 'h', leaseMs: 60_000 })).acquired).toBe(true);
+    const claims = inputs.slice(before).filter((input) => input.sql?.startsWith('UPDATE'));
+    // The first claim finds no row, creates it, and claims again: the same lean text both times.
+    expect(claims.map((input) => input.sql)).toEqual(
+      Array(2).fill(claimSql('leases_shape', { cluster: false, owner: false })),
+    );
+  });
 
   it('sends each value as its SqlParameter, only the names the SQL uses, and never a transactionId', async () => {
     inputs.length = 0;
