@@ -16,6 +16,7 @@ const LONGEST_FIRST: readonly RegExp[] = [
   /test\/faults\/database-faults/,
   /test\/package\/cdk-consumers/,
   /test\/faults\/edge-faults/,
+  /test\/lease\/claim-shapes/,
   /test\/package\/quick-start/,
   /test\/faults\/holder-timeout/,
   /test\/contract\/mysql2-modes/,
