@@ -10,13 +10,13 @@ import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
 import { claimWithRetry } from '../../src/lease/claim-with-retry.js';
 import { migrate } from '../../src/lease/schema.js';
 import { CLAIM_SCALE, claimSql, releaseSuccessSql } from '../../src/lease/sql.js';
-import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import { toSqlTime } from '../../src/lease/time.js';
 import { createGuard } from '../../src/middleware/guard.js';
 import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/middleware/observe.js';
 import { parseLeaseGuardOptions } from '../../src/middleware/options.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
+import { storePeer } from './store.js';
 
 const LEASE_MS = 60_000;
 
@@ -78,31 +78,13 @@ const RETRY = { ...DEFAULTS.retry, budgetMs: 10_000 };
 
 /** The store's claim inside `claimWithRetry`: a deadline per attempt, retries for transient errors. */
 export function retryPeer(table: string): Peer {
-  return {
+  return storePeer(table, {
     name: 'store.claim in claimWithRetry',
-    transport: 'mysql2',
-    async prepare(executor: SqlExecutor) {
-      await migrate(executor, table);
+    claim: async (store, request) => {
+      const outcome = await claimWithRetry(store, request, RETRY);
+      return outcome.kind === 'decided' ? outcome.result : undefined;
     },
-    invoker(env: InvokerEnv): Invoker {
-      const store = createSqlLeaseStore({ executor: env.executor, table });
-      let attempt = 0;
-      return {
-        async claim(job: string, tick: Date): Promise<Claim> {
-          const holder = `${env.id}/${++attempt}`;
-          const outcome = await claimWithRetry(store, { job, holder, leaseMs: LEASE_MS, tick }, RETRY);
-          if (outcome.kind !== 'decided' || !outcome.result.acquired) return LOST;
-          const { fence } = outcome.result;
-          return {
-            won: true,
-            async release() {
-              await store.release({ job, holder, fence, outcome: 'success', tick });
-            },
-          };
-        },
-      };
-    },
-  };
+  });
 }
 
 // Serialised like Powertools' JSON lines, then dropped, as the middleware peer does.

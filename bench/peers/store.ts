@@ -2,14 +2,24 @@
  * lease-guard's public store (createSqlLeaseStore) over the project's mysql2 executor, called
  * directly: the claim and the success release, without the middleware around them.
  */
+import type { ClaimRequest, ClaimResult, LeaseStore } from '../../src/lease/lease-store.js';
 import { migrate } from '../../src/lease/schema.js';
 import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
 
-export function storePeer(table: string): Peer {
+/** How a peer's claim reaches the store; undefined: no decision (counted as lost). */
+export type StoreClaim = (store: LeaseStore, request: ClaimRequest) => Promise<ClaimResult | undefined>;
+
+export function storePeer(
+  table: string,
+  {
+    name = 'lease-guard store (mysql2)',
+    claim = (store, request) => store.claim(request),
+  }: { name?: string; claim?: StoreClaim } = {},
+): Peer {
   return {
-    name: 'lease-guard store (mysql2)',
+    name,
     transport: 'mysql2',
     async prepare(executor: SqlExecutor) {
       await migrate(executor, table);
@@ -20,8 +30,8 @@ export function storePeer(table: string): Peer {
       return {
         async claim(job: string, tick: Date): Promise<Claim> {
           const holder = `${env.id}/${++attempt}`;
-          const result = await store.claim({ job, holder, leaseMs: 60_000, tick });
-          if (!result.acquired) return LOST;
+          const result = await claim(store, { job, holder, leaseMs: 60_000, tick });
+          if (!result?.acquired) return LOST;
           return {
             won: true,
             async release() {
