@@ -42,12 +42,12 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
   // The claim leaves out what is a no-op for a request where the executor says what it binds: the
   // failover check where it binds no `:cluster`, affinity for a claim without an owner. An
   // executor that does not say gets the general text, right whatever it binds.
-  const binds = executor.binds;
-  const general = claimSql(table, GENERAL_CLAIM);
-  const cluster = binds?.includes('cluster') ?? true;
+  const { binds } = executor;
+  const claimText = (owner: boolean): string =>
+    claimSql(table, binds === undefined ? GENERAL_CLAIM : { cluster: binds.includes('cluster'), owner });
   const sql = {
-    claim: binds === undefined ? general : claimSql(table, { cluster, owner: true }),
-    claimWithoutOwner: binds === undefined ? general : claimSql(table, { cluster, owner: false }),
+    claim: claimText(true),
+    claimWithoutOwner: claimText(false),
     verdict: verdictSql(table),
     ensureRow: ensureRowSql(table),
     releaseSuccess: releaseSuccessSql(table),
