@@ -26,8 +26,8 @@ const ENTRIES: Readonly<Record<string, string>> = {
 /**
  * Bundles the child-process modules once for a run, so each child starts with plain node instead of
  * compiling the sources under tsx (about half a second of CPU per child; a test run starts dozens).
- * The directory sits two levels below the repository, so the CLI's `../../package.json` and bare
- * imports (`node_modules`) resolve as they do from `src/`.
+ * The directory sits two levels below the repository, so the CLI's `../../package.json` (read at
+ * run time, not bundled) resolves as it does from `src/`.
  */
 export async function buildPrebuilt(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = join(REPO, 'node_modules', `.lease-guard-prebuilt-${process.pid}`);
