@@ -24,24 +24,24 @@ export { SkipReason } from './lease/lease-store.js';
 export { assertJobName, assertTableName } from './lease/names.js';
 export { createTableSql, migrate } from './lease/schema.js';
 export { createSqlLeaseStore, type SqlLeaseStoreOptions } from './lease/sql-lease-store.js';
-export { LeaseBodyAbandonedError } from './middleware/abandon.js';
+export { LeaseBodyAbandonedError } from './guard/execution.js';
 export { leaseGuard } from './middleware/lease-guard.js';
 export { type GuardedBody, type GuardedHandler, leaseGuarded } from './middleware/lease-guarded.js';
-export type { LeaseGuardLogger, LeaseGuardMetrics } from './middleware/observe.js';
+export type { LeaseGuardLogger, LeaseGuardMetrics } from './guard/observe.js';
 export {
   type LeaseGuardOptions,
   leaseGuardOptionsSchema,
   parseLeaseGuardOptions,
   type ResolvedLeaseGuardOptions,
   type TickFunction,
-} from './middleware/options.js';
+} from './guard/options.js';
 export {
   GuardSkipReason,
   type Lease,
   type LeaseGuardContext,
   type LeaseSkipped,
   type LeaseSkipReason,
-} from './middleware/types.js';
+} from './guard/types.js';
 export { type RunningLease, type WithLeaseOptions, type WithLeaseResult, withLease } from './middleware/with-lease.js';
 export { createDataApiExecutor, type DataApiExecutorOptions } from './sql/data-api-executor.js';
 export type {

@@ -9,8 +9,8 @@ import type { Context } from 'aws-lambda';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
 import { migrate } from '../../src/lease/schema.js';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
-import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/middleware/observe.js';
-import type { LeaseGuardContext } from '../../src/middleware/types.js';
+import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/guard/observe.js';
+import type { LeaseGuardContext } from '../../src/guard/types.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer, type Transport } from './peer.js';
 

@@ -3,7 +3,7 @@
  * forks, so it can be killed at its deadline, frozen and started with a skewed clock. It runs one
  * invocation at a time, as Lambda does, and reports over IPC; the supervisor keeps the clock.
  */
-import type { LeaseSkipped } from '../middleware/types.js';
+import type { LeaseSkipped } from '../guard/types.js';
 import { createDataApiExecutor } from '../sql/data-api-executor.js';
 import { createFleetHandler, type FleetContext, type FleetJobHooks } from './fleet-job.js';
 import { sendToParent } from './ipc.js';

@@ -1,11 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { LeaseGuardConfigError } from '../errors.js';
-import { endEnvironment, LeaseBodyAbandonedError } from './abandon.js';
-import { createGuard, type Guard, type HeldLease } from './guard.js';
-import { Outcome } from './observe.js';
-import { type LeaseGuardOptions, parseLeaseGuardOptions } from './options.js';
-import { isWarmupPing } from './pings.js';
-import { GuardSkipReason, type LeaseGuardContext, type LeaseSkipped } from './types.js';
+import { endEnvironment, LeaseBodyAbandonedError } from '../guard/execution.js';
+import { createGuard, type Guard, type HeldLease } from '../guard/engine.js';
+import { Outcome } from '../guard/observe.js';
+import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../guard/options.js';
+import { isWarmupPing } from '../guard/pings.js';
+import { GuardSkipReason, type LeaseGuardContext, type LeaseSkipped } from '../guard/types.js';
 
 /** The job body: a Lambda handler that finds its lease on `context.lease`. */
 export type GuardedBody<TEvent, TResult> = (

@@ -1,9 +1,9 @@
 import { DEFAULTS } from '../constants.js';
 import { LeaseGuardConfigError } from '../errors.js';
-import { createGuard } from './guard.js';
-import { type LeaseGuardOptions, parseLeaseGuardOptions, type ResolvedLeaseGuardOptions } from './options.js';
-import { startRenewal } from './renewal.js';
-import type { Lease, LeaseSkipped } from './types.js';
+import { createGuard } from '../guard/engine.js';
+import { type LeaseGuardOptions, parseLeaseGuardOptions, type ResolvedLeaseGuardOptions } from '../guard/options.js';
+import { startRenewal } from '../guard/renewal.js';
+import type { Lease, LeaseSkipped } from '../guard/types.js';
 
 export interface WithLeaseOptions extends LeaseGuardOptions {
   /** How often to renew while `fn` runs; at most half of the trusted window (lease less margin). @default a third of the lease */

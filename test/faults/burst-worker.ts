@@ -9,7 +9,7 @@ import { createFleetHandler, type FleetContext } from '../../src/fleet/fleet-job
 import { sendToParent } from '../../src/fleet/ipc.js';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
 import type { HandlerAnswer } from '../../src/fleet/messages.js';
-import type { LeaseGuardLogger } from '../../src/middleware/observe.js';
+import type { LeaseGuardLogger } from '../../src/guard/observe.js';
 import {
   BURST_ENV,
   type BurstConfig,

@@ -8,8 +8,8 @@ import type { FleetEnvironment } from '../../src/fleet/environment.js';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
 import { LOCAL_ARNS } from '../../src/local/local-command.js';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
-import type { LeaseGuardOptions } from '../../src/middleware/options.js';
-import type { LeaseGuardContext, LeaseSkipped } from '../../src/middleware/types.js';
+import type { LeaseGuardOptions } from '../../src/guard/options.js';
+import type { LeaseGuardContext, LeaseSkipped } from '../../src/guard/types.js';
 import { createDataApiExecutor } from '../../src/sql/data-api-executor.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 

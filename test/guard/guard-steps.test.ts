@@ -9,8 +9,8 @@ import {
   errorMessage,
   leaseLength,
   releaseBudget,
-} from '../../src/middleware/guard.js';
-import { parseLeaseGuardOptions } from '../../src/middleware/options.js';
+} from '../../src/guard/engine.js';
+import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import { MemoryLeaseStore } from '../../src/testing/memory-store.js';
 import { captureObservability } from '../fixtures/observe.js';
 

@@ -17,7 +17,7 @@ import {
   type LocalGlobalDatabase,
   startLocalGlobalDatabase,
 } from '../../src/local/local-global-database.js';
-import { parseLeaseGuardOptions } from '../../src/middleware/options.js';
+import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import { createClusterExecutor } from '../../src/sql/cluster-executor.js';
 import { parseClusters } from '../../src/sql/cluster-settings.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';

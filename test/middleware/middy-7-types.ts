@@ -5,7 +5,7 @@
 import middy7 from 'middy-core-7';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import { leaseGuarded } from '../../src/middleware/lease-guarded.js';
-import type { LeaseGuardContext } from '../../src/middleware/types.js';
+import type { LeaseGuardContext } from '../../src/guard/types.js';
 
 export const middlewareShape = middy7<unknown, unknown, Error, LeaseGuardContext>(
   async (_event: unknown, context: LeaseGuardContext) => context.lease.fence,

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { format } from 'node:util';
 import { vi } from 'vitest';
-import { createGuard, type HeldLease } from '../../src/middleware/guard.js';
-import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../src/middleware/options.js';
+import { createGuard, type HeldLease } from '../../src/guard/engine.js';
+import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../src/guard/options.js';
 
 export interface XRayDocument {
   readonly name: string;
