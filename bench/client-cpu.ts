@@ -10,8 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import { fleetLambdaContext } from '../src/fleet/lambda-context.js';
-import { leaseGuard } from '../src/middleware/lease-guard.js';
 import type { LeaseGuardLogger, LeaseGuardMetrics } from '../src/guard/observe.js';
+import { leaseGuard } from '../src/middleware/lease-guard.js';
 import type { SqlExecutor, SqlResult } from '../src/sql/executor.js';
 
 // As the benchmark's lease-guard peer does: serialised like Powertools' JSON lines, then dropped.

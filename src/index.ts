@@ -11,22 +11,7 @@ export {
   LeaseUnavailableError,
   StoreErrorKind,
 } from './errors.js';
-export type { ClaimOutcome, RetryPolicy } from './lease/claim-with-retry.js';
-export type {
-  ClaimRequest,
-  ClaimResult,
-  LeaseState,
-  LeaseStore,
-  ReleaseRequest,
-  RenewRequest,
-} from './lease/lease-store.js';
-export { SkipReason } from './lease/lease-store.js';
-export { assertJobName, assertTableName } from './lease/names.js';
-export { createTableSql, migrate } from './lease/schema.js';
-export { createSqlLeaseStore, type SqlLeaseStoreOptions } from './lease/sql-lease-store.js';
 export { LeaseBodyAbandonedError } from './guard/execution.js';
-export { leaseGuard } from './middleware/lease-guard.js';
-export { type GuardedBody, type GuardedHandler, leaseGuarded } from './middleware/lease-guarded.js';
 export type { LeaseGuardLogger, LeaseGuardMetrics } from './guard/observe.js';
 export {
   type LeaseGuardOptions,
@@ -42,6 +27,21 @@ export {
   type LeaseSkipped,
   type LeaseSkipReason,
 } from './guard/types.js';
+export type { ClaimOutcome, RetryPolicy } from './lease/claim-with-retry.js';
+export type {
+  ClaimRequest,
+  ClaimResult,
+  LeaseState,
+  LeaseStore,
+  ReleaseRequest,
+  RenewRequest,
+} from './lease/lease-store.js';
+export { SkipReason } from './lease/lease-store.js';
+export { assertJobName, assertTableName } from './lease/names.js';
+export { createTableSql, migrate } from './lease/schema.js';
+export { createSqlLeaseStore, type SqlLeaseStoreOptions } from './lease/sql-lease-store.js';
+export { leaseGuard } from './middleware/lease-guard.js';
+export { type GuardedBody, type GuardedHandler, leaseGuarded } from './middleware/lease-guarded.js';
 export { type RunningLease, type WithLeaseOptions, type WithLeaseResult, withLease } from './middleware/with-lease.js';
 export { createDataApiExecutor, type DataApiExecutorOptions } from './sql/data-api-executor.js';
 export type {

@@ -7,13 +7,13 @@
  */
 import { DEFAULTS } from '../../src/constants.js';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
+import { createGuard } from '../../src/guard/engine.js';
+import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/guard/observe.js';
+import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import { claimWithRetry } from '../../src/lease/claim-with-retry.js';
 import { migrate } from '../../src/lease/schema.js';
 import { CLAIM_SCALE, claimSql, releaseSuccessSql } from '../../src/lease/sql.js';
 import { toSqlTime } from '../../src/lease/time.js';
-import { createGuard } from '../../src/guard/engine.js';
-import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/guard/observe.js';
-import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer } from './peer.js';
 import { storePeer } from './store.js';

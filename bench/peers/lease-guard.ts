@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
-import { migrate } from '../../src/lease/schema.js';
-import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/guard/observe.js';
 import type { LeaseGuardContext } from '../../src/guard/types.js';
+import { migrate } from '../../src/lease/schema.js';
+import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 import { type Claim, type Invoker, type InvokerEnv, LOST, type Peer, type Transport } from './peer.js';
 

@@ -5,10 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import middy from '@middy/core';
-import type { LeaseStore } from '../lease/lease-store.js';
-import { leaseGuard } from '../middleware/lease-guard.js';
 import type { LeaseGuardLogger } from '../guard/observe.js';
 import type { Lease, LeaseGuardContext, LeaseSkipped } from '../guard/types.js';
+import type { LeaseStore } from '../lease/lease-store.js';
+import { leaseGuard } from '../middleware/lease-guard.js';
 import type { SqlExecutor } from '../sql/executor.js';
 import { RegisterWrite } from './history.js';
 import type { BodyPlan, FleetJobConfig } from './messages.js';

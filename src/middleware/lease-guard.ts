@@ -1,13 +1,13 @@
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import type { MiddlewareObj, Request } from '@middy/core';
 import { LeaseGuardError } from '../errors.js';
-import { endEnvironment, LeaseBodyAbandonedError } from '../guard/execution.js';
-import { type BodyOutcome, watchBody } from './body-watch.js';
 import { createGuard, type HeldLease } from '../guard/engine.js';
+import { endEnvironment, LeaseBodyAbandonedError } from '../guard/execution.js';
 import { Outcome } from '../guard/observe.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../guard/options.js';
 import { isWarmupPing } from '../guard/pings.js';
 import { GuardSkipReason, type LeaseGuardContext, type LeaseSkipped } from '../guard/types.js';
+import { type BodyOutcome, watchBody } from './body-watch.js';
 
 /** middy's own early-timeout error: its handler was only signalled to stop and may still run. */
 function isMiddyTimeout(error: unknown): boolean {

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { LeaseGuardConfigError } from '../errors.js';
-import { endEnvironment, LeaseBodyAbandonedError } from '../guard/execution.js';
 import { createGuard, type Guard, type HeldLease } from '../guard/engine.js';
+import { endEnvironment, LeaseBodyAbandonedError } from '../guard/execution.js';
 import { Outcome } from '../guard/observe.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../guard/options.js';
 import { isWarmupPing } from '../guard/pings.js';

@@ -10,9 +10,9 @@
  */
 import middy from '@middy/core';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
+import type { LeaseGuardOptions } from '../../src/guard/options.js';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import { leaseGuarded } from '../../src/middleware/lease-guarded.js';
-import type { LeaseGuardOptions } from '../../src/guard/options.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
 import { SANDBOX_ENV, type SandboxConfig, type SandboxInvoke, type SandboxMessage } from './frozen-sandbox-protocol.js';
 

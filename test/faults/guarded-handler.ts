@@ -6,10 +6,10 @@ import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import middy from '@middy/core';
 import type { FleetEnvironment } from '../../src/fleet/environment.js';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
-import { LOCAL_ARNS } from '../../src/local/local-command.js';
-import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import type { LeaseGuardOptions } from '../../src/guard/options.js';
 import type { LeaseGuardContext, LeaseSkipped } from '../../src/guard/types.js';
+import { LOCAL_ARNS } from '../../src/local/local-command.js';
+import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import { createDataApiExecutor } from '../../src/sql/data-api-executor.js';
 import type { SqlExecutor } from '../../src/sql/executor.js';
 

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULTS, LEASE_ENV, METRICS } from '../../src/constants.js';
 import { LeaseGuardConfigError, LeaseStoreError, LeaseUnavailableError, StoreErrorKind } from '../../src/errors.js';
-import { type LeaseStore, SkipReason } from '../../src/lease/lease-store.js';
 import {
   claimBudget,
   claimVerdict,
@@ -11,6 +10,7 @@ import {
   releaseBudget,
 } from '../../src/guard/engine.js';
 import { parseLeaseGuardOptions } from '../../src/guard/options.js';
+import { type LeaseStore, SkipReason } from '../../src/lease/lease-store.js';
 import { MemoryLeaseStore } from '../../src/testing/memory-store.js';
 import { captureObservability } from '../fixtures/observe.js';
 

@@ -8,6 +8,7 @@ import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEASE_ENV } from '../../src/constants.js';
 import { LeaseGuardConfigError } from '../../src/errors.js';
+import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import { SkipReason } from '../../src/lease/lease-store.js';
 import { FENCE_EPOCH } from '../../src/lease/sql.js';
 import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
@@ -17,7 +18,6 @@ import {
   type LocalGlobalDatabase,
   startLocalGlobalDatabase,
 } from '../../src/local/local-global-database.js';
-import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import { createClusterExecutor } from '../../src/sql/cluster-executor.js';
 import { parseClusters } from '../../src/sql/cluster-settings.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';

@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseUnavailableError } from '../../src/errors.js';
+import type { LeaseGuardOptions } from '../../src/guard/options.js';
+import type { LeaseGuardContext, LeaseSkipped } from '../../src/guard/types.js';
 import { migrate } from '../../src/lease/schema.js';
 import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
 import { DataApiOperation } from '../../src/local/data-api/index.js';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
-import type { LeaseGuardOptions } from '../../src/guard/options.js';
-import type { LeaseGuardContext, LeaseSkipped } from '../../src/guard/types.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
 import { currentTick, lambdaContext, schedulerEvent } from '../fixtures/lambda.js';
 import { captureObservability } from '../fixtures/observe.js';

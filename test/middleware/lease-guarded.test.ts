@@ -6,15 +6,15 @@
  * The child-process freeze (SIGSTOP/SIGCONT) is in test/faults/abandoned-body.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createGuard } from '../../src/guard/engine.js';
+import { LeaseBodyAbandonedError } from '../../src/guard/execution.js';
+import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../src/guard/options.js';
+import type { LeaseGuardContext } from '../../src/guard/types.js';
 import type { LeaseStore } from '../../src/lease/lease-store.js';
 import { migrate } from '../../src/lease/schema.js';
 import { createSqlLeaseStore } from '../../src/lease/sql-lease-store.js';
-import { LeaseBodyAbandonedError } from '../../src/guard/execution.js';
-import { createGuard } from '../../src/guard/engine.js';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
 import { leaseGuarded } from '../../src/middleware/lease-guarded.js';
-import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../src/guard/options.js';
-import type { LeaseGuardContext } from '../../src/guard/types.js';
 import { createMysql2Executor } from '../../src/sql/mysql2-executor.js';
 import { currentTick, lambdaContext, schedulerEvent } from '../fixtures/lambda.js';
 import { captureObservability } from '../fixtures/observe.js';

@@ -16,10 +16,10 @@ import { fileURLToPath } from 'node:url';
 import middy from '@middy/core';
 import { schedulerEvent } from '../../../src/fleet/events.js';
 import { fleetLambdaContext } from '../../../src/fleet/lambda-context.js';
-import { createSqlLeaseStore } from '../../../src/lease/sql-lease-store.js';
 import { createGuard } from '../../../src/guard/engine.js';
-import { leaseGuarded } from '../../../src/middleware/lease-guarded.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../../src/guard/options.js';
+import { createSqlLeaseStore } from '../../../src/lease/sql-lease-store.js';
+import { leaseGuarded } from '../../../src/middleware/lease-guarded.js';
 import { childModule } from '../../support/prebuilt.js';
 import {
   SANDBOX_ENV,

@@ -7,10 +7,10 @@
  * lease-only and runs. The handler never throws, and its fence counts exactly its runs.
  */
 import fc from 'fast-check';
+import { GuardSkipReason } from '../../../src/guard/types.js';
 import { SkipReason } from '../../../src/lease/lease-store.js';
 import { quoteTable } from '../../../src/lease/names.js';
 import { createSqlLeaseStore } from '../../../src/lease/sql-lease-store.js';
-import { GuardSkipReason } from '../../../src/guard/types.js';
 import { countingHandler, localDataApiExecutor } from '../guarded-handler.js';
 import { hostileText } from '../hostile.js';
 import { compareSnapshots, snapshotLeases } from '../lease-snapshot.js';

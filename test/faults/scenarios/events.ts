@@ -8,8 +8,8 @@ import { replayedEvent, scheduledRuleEvent } from '../../../src/fleet/events.js'
 import { Delivery, type InvocationRecord } from '../../../src/fleet/history.js';
 import type { ScheduleItem } from '../../../src/fleet/run-schedule.js';
 import type { InvocationRequest } from '../../../src/fleet/supervisor.js';
-import { SkipReason } from '../../../src/lease/lease-store.js';
 import { GuardSkipReason } from '../../../src/guard/types.js';
+import { SkipReason } from '../../../src/lease/lease-store.js';
 import { fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_REGIONS } from '../fleet-run.js';
 import type { FaultViolation, Scenario } from '../scenario.js';
 import { deliverAt, planTicks } from '../ticks.js';
