@@ -49,6 +49,16 @@ export const METRICS = {
    * stays open and the lease is kept to its end (never freed early). Alarm on it.
    */
   completionNotRecorded: 'CompletionNotRecorded',
+  /**
+   * Lambda Managed Instances: a body outlived its invocation's deadline and goes on running under
+   * a renewed lease (the environment is never ended there). Its real outcome is counted when it settles.
+   */
+  abandoned: 'RunAbandoned',
+  /**
+   * A claim skipped behind this environment's own claim that failed closed (its answer never came)
+   * and could not be withdrawn yet: nothing runs until that lease ends or is withdrawn.
+   */
+  skippedUnconfirmed: 'SkippedByUnconfirmedClaim',
 } as const;
 
 const SECOND = 1000;
@@ -87,6 +97,13 @@ export const DEFAULTS = {
     reserveMs: SECOND,
   },
 } as const;
+
+/**
+ * The shortest lease the guard accepts: a lease shorter than its body is renewed while the body
+ * runs, and a renewal must be able to land well inside the lease (a quarter of it is the margin,
+ * a third of the rest the renewal interval and each renewal's deadline).
+ */
+export const MIN_LEASE_MS = 1000;
 
 /** The longest lease the protocol accepts: a week, far beyond any Lambda (15 minutes). */
 export const MAX_LEASE_MS = 7 * 24 * 60 * 60 * 1000;

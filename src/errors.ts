@@ -64,10 +64,26 @@ export class LeaseUnavailableError extends LeaseGuardError {
   }
 }
 
-/** Outside Lambda (`withLease`): the lease could not be renewed in time, or another holder took it. */
+/**
+ * The lease could not be renewed in time, or another holder took it (a force-release): the body's
+ * signal aborts with it. Fence every write the body makes, so a stale holder's writes are refused.
+ */
 export class LeaseLostError extends LeaseGuardError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * The body did not settle by the guard's deadline (its invocation's deadline less the release
+ * reserve), or middy's early timeout answered first, or its lease was lost. JavaScript cannot stop
+ * it: on standard Lambda its execution environment is ended once nothing else is in flight in it;
+ * on Lambda Managed Instances its lease is renewed until it settles, and its real outcome recorded.
+ */
+export class LeaseBodyAbandonedError extends LeaseGuardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LeaseBodyAbandonedError';
   }
 }

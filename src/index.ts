@@ -4,6 +4,7 @@
  */
 export { DEFAULTS, LEASE_ENV, METRICS } from './constants.js';
 export {
+  LeaseBodyAbandonedError,
   LeaseGuardConfigError,
   LeaseGuardError,
   LeaseLostError,
@@ -11,7 +12,6 @@ export {
   LeaseUnavailableError,
   StoreErrorKind,
 } from './errors.js';
-export { LeaseBodyAbandonedError } from './guard/execution.js';
 export type { LeaseGuardLogger, LeaseGuardMetrics } from './guard/observe.js';
 export {
   type LeaseGuardOptions,

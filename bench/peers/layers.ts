@@ -7,7 +7,8 @@
  */
 import { DEFAULTS } from '../../src/constants.js';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
-import { createGuard } from '../../src/guard/engine.js';
+import { createEngine } from '../../src/guard/engine.js';
+import { ExecutionModel } from '../../src/guard/execution.js';
 import type { LeaseGuardLogger, LeaseGuardMetrics } from '../../src/guard/observe.js';
 import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import { claimWithRetry } from '../../src/lease/claim-with-retry.js';
@@ -103,12 +104,14 @@ export function guardPeer(table: string): Peer {
       await migrate(executor, table);
     },
     invoker(env: InvokerEnv): Invoker {
-      const guards = new Map<string, ReturnType<typeof createGuard>>();
+      const guards = new Map<string, ReturnType<typeof createEngine>>();
       return {
         async claim(job: string, tick: Date): Promise<Claim> {
           let guard = guards.get(job);
           if (!guard) {
-            guard = createGuard(parseLeaseGuardOptions({ job, table, executor: env.executor, logger, metrics }));
+            guard = createEngine(parseLeaseGuardOptions({ job, table, executor: env.executor, logger, metrics }), {
+              model: ExecutionModel.LAMBDA,
+            });
             guards.set(job, guard);
           }
           const context = fleetLambdaContext({
@@ -117,19 +120,13 @@ export function guardPeer(table: string): Peer {
             requestId: crypto.randomUUID(),
             timeoutMs: LEASE_MS,
           });
-          const decision = await guard.claim({
-            event: { scheduledTime: tick.toISOString() },
-            functionName: context.functionName,
-            awsRequestId: context.awsRequestId,
-            remainingMs: context.getRemainingTimeInMillis(),
-          });
-          if (!('won' in decision)) return LOST;
-          const held = decision.won;
-          const won = guard;
+          const decision = await guard.begin({ event: { scheduledTime: tick.toISOString() }, context });
+          if (!('run' in decision)) return LOST;
+          const { run } = decision;
           return {
             won: true,
             async release() {
-              await won.finish(held, { ok: true });
+              await run.settle({ ok: true });
             },
           };
         },

@@ -7,7 +7,7 @@ import { LeaseStoreError, StoreErrorKind } from '../errors.js';
 import type { LeaseStore } from '../lease/lease-store.js';
 import { abortedError } from '../sql/classify.js';
 
-export const STORE_METHODS = ['claim', 'release', 'renew', 'inspect', 'list', 'forceRelease'] as const;
+export const STORE_METHODS = ['claim', 'release', 'renew', 'withdraw', 'inspect', 'list', 'forceRelease'] as const;
 export type StoreMethod = (typeof STORE_METHODS)[number];
 
 export interface StoreCallMessage {
@@ -122,6 +122,7 @@ export function createIpcLeaseStore(send: (call: StoreCallMessage) => Promise<vo
     claim: (request, options) => call('claim', [request], options?.signal) as ReturnType<LeaseStore['claim']>,
     release: (request, options) => call('release', [request], options?.signal) as ReturnType<LeaseStore['release']>,
     renew: (request, options) => call('renew', [request], options?.signal) as ReturnType<LeaseStore['renew']>,
+    withdraw: (request, options) => call('withdraw', [request], options?.signal) as ReturnType<LeaseStore['withdraw']>,
     inspect: (job, options) => call('inspect', [job], options?.signal) as ReturnType<LeaseStore['inspect']>,
     list: (options) => call('list', [], options?.signal) as ReturnType<LeaseStore['list']>,
     forceRelease: (job, options) =>

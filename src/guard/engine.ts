@@ -1,8 +1,14 @@
+/**
+ * The invocation engine: one per guarded handler (or `withLease` call), deciding every invocation
+ * the same way whatever front door it came through. `begin` answers a skip, fails closed, or
+ * starts a run (./run.ts) that owns the rest of the life cycle.
+ */
 import { DEFAULTS } from '../constants.js';
-import { LeaseUnavailableError } from '../errors.js';
+import { LeaseGuardConfigError, LeaseStoreError, LeaseUnavailableError } from '../errors.js';
 import { type ClaimOutcome, claimWithRetry } from '../lease/claim-with-retry.js';
-import { type LeaseStore, type ReleaseRequest, SkipReason } from '../lease/lease-store.js';
-import { type ReleaseOutcome, releaseWithRetry } from '../lease/release-with-retry.js';
+import { withDeadline } from '../lease/deadline.js';
+import { type LeaseStore, SkipReason } from '../lease/lease-store.js';
+import { type ExecutionModel, startWork, type Work } from './execution.js';
 import { makeHolder } from './holder.js';
 import {
   createObserver,
@@ -13,78 +19,50 @@ import {
   Outcome,
 } from './observe.js';
 import type { ResolvedLeaseGuardOptions } from './options.js';
+import { isWarmupPing } from './pings.js';
 import { resolveStore } from './resolve-store.js';
+import { errorMessage, type GuardedRun, startRun } from './run.js';
 import { deriveTick } from './tick.js';
-import { GuardSkipReason, type Lease, type LeaseSkipped, type LeaseSkipReason } from './types.js';
+import { GuardSkipReason, type LeaseSkipped, type LeaseSkipReason } from './types.js';
 
+export { errorMessage, releaseBudget } from './run.js';
+
+/** What a front door knows of an invocation. */
 export interface InvocationInfo {
   readonly event: unknown;
-  readonly functionName?: string | undefined;
-  readonly awsRequestId?: string | undefined;
-  /** Milliseconds until the invocation's deadline; undefined outside Lambda. */
-  readonly remainingMs?: number | undefined;
+  /** The Lambda context, when there is one: its remaining time, names and request id are read here. */
+  readonly context?:
+    | {
+        readonly functionName?: string | undefined;
+        readonly awsRequestId?: string | undefined;
+        readonly getRemainingTimeInMillis?: (() => number) | undefined;
+      }
+    | undefined;
 }
 
-/** A won claim, kept until the run ends. Times are `performance.now()` values. */
-export interface HeldLease {
-  readonly lease: Lease;
-  readonly leaseMs: number;
-  /** When the claim's answer arrived. */
-  readonly claimedAt: number;
-  /** When the deciding claim statement was sent: the lease runs from no earlier than this. */
-  readonly sentAt: number;
-  /** The invocation's deadline; undefined outside Lambda. */
-  readonly deadline: number | undefined;
+export type Begun = { readonly skipped: LeaseSkipped } | { readonly run: GuardedRun };
+
+export interface EngineOptions {
+  readonly model: ExecutionModel;
+  /** A fixed lease length (withLease's). */
+  readonly leaseMs?: number;
+  /** withLease's renewal interval and margin. */
+  readonly renewal?: { readonly everyMs: number; readonly marginMs: number };
 }
 
-export type GuardDecision = { readonly won: HeldLease } | { readonly skipped: LeaseSkipped };
-
-export type RunResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly error: unknown; readonly abandoned?: boolean };
-
-export interface Guard {
+export interface Engine {
   readonly options: ResolvedLeaseGuardOptions;
   readonly store: LeaseStore;
   readonly observer: Observer;
+  readonly model: ExecutionModel;
   /** How long before the invocation's deadline the release path must start to land in time. */
   readonly releaseReserveMs: number;
-  /** Derives the tick, claims (with retries) and decides. Throws LeaseUnavailableError when failing closed. */
-  claim(invocation: InvocationInfo, leaseMs?: number): Promise<GuardDecision>;
   /**
-   * Records the run. Success: retried until the deadline (less a reserve) and settled; if it
-   * cannot be recorded, the lease is kept to its end and the decision logged at ERROR. Failure:
-   * the tick stays open; `abandoned` (the body may still run) keeps the lease to its end too.
-   * Never throws, whatever `error` is.
+   * Decides one invocation: a warmup ping, an event without a usable tick, too little time left,
+   * then the claim. Throws LeaseUnavailableError when failing closed, LeaseGuardConfigError when
+   * the invocation has too little time to record a run.
    */
-  finish(held: HeldLease, result: RunResult): Promise<void>;
-}
-
-/**
- * middy's early timeout answers for a body it could only signal to stop: JavaScript cannot be
- * pre-empted, so the body may still run. Freeing the lease then would let a second run overlap it.
- */
-function middyTimeout(error: unknown): boolean {
-  try {
-    const e = error as { name?: unknown; cause?: { package?: unknown } } | undefined;
-    return e?.name === 'TimeoutError' && e.cause?.package === '@middy/core';
-  } catch {
-    return false;
-  }
-}
-
-/** Text for any thrown value, even one without a prototype or with throwing getters. */
-export function errorMessage(error: unknown): string {
-  try {
-    if (error instanceof Error) return `${error.name}: ${error.message}`;
-    return String(error);
-  } catch {
-    try {
-      return `a thrown ${Object.prototype.toString.call(error)} that cannot be turned into text`;
-    } catch {
-      return 'a thrown value that cannot be turned into text';
-    }
-  }
+  begin(invocation: InvocationInfo): Promise<Begun>;
 }
 
 type ResolvedOptions = ResolvedLeaseGuardOptions;
@@ -103,10 +81,14 @@ export function claimBudget(options: ResolvedOptions, remainingMs: number | unde
   return Math.max(0, Math.min(options.retry.budgetMs, remainingMs - options.retry.reserveMs));
 }
 
-/** The release's retry budget: until the deadline less the answer's reserve; the claim's budget outside Lambda. */
-export function releaseBudget(options: ResolvedOptions, deadline: number | undefined, now: number): number {
-  if (deadline === undefined) return options.retry.budgetMs;
-  return Math.max(1, deadline - now - DEFAULTS.answerReserveMs);
+/**
+ * How a lease is kept while its body runs: trusted for its length less a margin (a quarter of it
+ * at most) from each statement's send time, renewed three times per trusted window when renewals
+ * are needed at all.
+ */
+export function renewalTiming(options: ResolvedOptions, leaseMs: number): { everyMs: number; marginMs: number } {
+  const marginMs = Math.min(options.leaseMarginMs, leaseMs / 4);
+  return { everyMs: (leaseMs - marginMs) / 3, marginMs };
 }
 
 /** What a decided claim means for the invocation. */
@@ -129,11 +111,14 @@ export function claimVerdict(outcome: ClaimOutcome, onUnavailable: ResolvedOptio
   return { kind: 'skip', reason: result.reason };
 }
 
-/** The life cycle shared by the middy middleware and `withLease`, free of middy itself. */
-export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
+/** Attempts to withdraw an unconfirmed claim get at most this long each. */
+const WITHDRAW_ATTEMPT_MS = 1000;
+
+export function createEngine(options: ResolvedLeaseGuardOptions, engineOptions: EngineOptions): Engine {
   const store = resolveStore(options);
   const logger: LeaseGuardLogger | false = options.logger ?? defaultLogger();
   const observer = createObserver(logger, options.metrics ?? defaultMetrics());
+  const { model } = engineOptions;
   const region = process.env.AWS_REGION || 'local';
   const affinity: { owner?: string; failoverAfterMs: number } | undefined =
     options.affinity === true ? { failoverAfterMs: DEFAULTS.failoverAfterMs } : options.affinity || undefined;
@@ -142,13 +127,15 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
   const releaseReserveMs = options.releaseTimeoutMs + DEFAULTS.answerReserveMs;
   // The longest lease any claimant of the job takes, unless the user knows better.
   const failoverQuarantineMs = options.failoverQuarantineMs ?? options.leaseMs ?? options.maxLeaseMs;
+  // Releases still under way. When a middleware after the guard stops middy's chain, nothing
+  // waits for the release before the answer; the next claim here waits for it instead, so this
+  // environment never loses its own next tick to its own unreleased lease.
+  const releasing = new Set<Promise<void>>();
+  // Holders of this engine's claims that failed closed with their answer lost and are not yet
+  // withdrawn: their lease blocks the job although no body runs.
+  const unconfirmed = new Set<string>();
 
-  function skip(
-    reason: LeaseSkipReason,
-    holder: string,
-    tick: string | null,
-    detail?: string,
-  ): { skipped: LeaseSkipped } {
+  function skip(reason: LeaseSkipReason, holder: string, tick: string | null, detail?: string): Begun {
     const skipped: { -readonly [K in keyof LeaseSkipped]: LeaseSkipped[K] } = {
       status: 'skipped',
       reason,
@@ -169,8 +156,42 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
     }
   }
 
-  async function claim(invocation: InvocationInfo, fixedLeaseMs?: number): Promise<GuardDecision> {
-    const { holder, invocation: invocationKey } = makeHolder(owner ?? region, invocation);
+  /** Frees a claim whose answer never came, within `budgetMs`. True when it is gone (or was never ours). */
+  async function withdraw(holder: string, budgetMs: number): Promise<boolean> {
+    const started = performance.now();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const left = budgetMs - (performance.now() - started);
+      if (left < 10) break;
+      try {
+        await withDeadline(Math.floor(Math.min(WITHDRAW_ATTEMPT_MS, left)), (execOptions) =>
+          store.withdraw({ job, holder }, execOptions),
+        );
+        unconfirmed.delete(holder);
+        return true;
+      } catch (error) {
+        if (!(error instanceof LeaseStoreError) || !error.retryable) break;
+      }
+    }
+    unconfirmed.add(holder);
+    return false;
+  }
+
+  async function claimOrSkip(invocation: InvocationInfo, work: Work): Promise<Begun> {
+    const { context } = invocation;
+    if (isWarmupPing(invocation.event)) {
+      const holder = context?.awsRequestId ?? 'none';
+      observer.decision({ job, outcome: Outcome.SKIPPED, reason: GuardSkipReason.WARMUP, holder });
+      return skip(GuardSkipReason.WARMUP, holder, null);
+    }
+    const remaining =
+      typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+    if (remaining !== undefined && remaining <= releaseReserveMs) {
+      // Nothing claimed: a run here could not record its end before the deadline.
+      throw new LeaseGuardConfigError(
+        `lease-guard needs ${releaseReserveMs} ms before the invocation's deadline to record the run, but only ${remaining} ms remain: raise the function's timeout or lower releaseTimeoutMs.`,
+      );
+    }
+    const { holder, invocation: invocationKey } = makeHolder(owner ?? region, context);
     const derived = deriveTick(options, invocation.event);
     if (derived.kind !== 'tick') {
       const reason = derived.kind === 'replay' ? GuardSkipReason.REPLAY : GuardSkipReason.INVALID_EVENT;
@@ -185,10 +206,14 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
     }
     if (derived.hint !== undefined) warn(derived.hint, { job, holder });
 
-    const remaining = invocation.remainingMs;
+    if (releasing.size > 0) await Promise.all(releasing); // bounded: a release retries only to its own deadline
     const startedAt = performance.now();
     const deadline = remaining === undefined ? undefined : startedAt + remaining;
-    const leaseMs = leaseLength(options, remaining, fixedLeaseMs);
+    // An earlier claim of this environment whose answer never came blocks the job: withdraw it first.
+    for (const earlier of [...unconfirmed]) await withdraw(earlier, WITHDRAW_ATTEMPT_MS);
+
+    const leaseMs = leaseLength(options, remaining, engineOptions.leaseMs);
+    const budgetMs = claimBudget(options, remaining);
     const outcome = await claimWithRetry(
       store,
       {
@@ -203,12 +228,19 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
         ...(affinity ? { failoverAfterMs: affinity.failoverAfterMs } : {}),
         failoverQuarantineMs,
       },
-      { ...options.retry, budgetMs: claimBudget(options, remaining) },
+      { ...options.retry, budgetMs },
     );
     const tickText = tick?.toISOString() ?? null;
     const claimLatencyMs = Math.round(outcome.latencyMs * 10) / 10;
     const { attempts } = outcome;
     const verdict = claimVerdict(outcome, options.onUnavailable);
+    if (outcome.kind === 'unavailable' && outcome.error.retryable) {
+      // The claim may have committed with its answer lost: this attempt's body never runs, so its
+      // lease would block the job for nothing. Withdraw it with the time this invocation has left.
+      const left =
+        deadline === undefined ? options.retry.budgetMs : deadline - performance.now() - DEFAULTS.answerReserveMs;
+      await withdraw(holder, Math.max(0, Math.min(left, options.retry.budgetMs)));
+    }
     if (verdict.kind === 'fail') {
       const detail =
         verdict.cause === undefined
@@ -231,6 +263,7 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
     }
     if (verdict.kind === 'skip') {
       const detail = outcome.kind === 'unavailable' ? errorMessage(outcome.error) : undefined;
+      const behindUnconfirmed = verdict.reason === SkipReason.HELD && unconfirmed.size > 0;
       // One literal per decision (a log line leaves out the fields that are undefined).
       observer.decision({
         job,
@@ -240,19 +273,15 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
         attempts,
         outcome: outcome.kind === 'unavailable' ? Outcome.UNAVAILABLE : Outcome.SKIPPED,
         reason: outcome.kind === 'unavailable' ? outcome.error.code : verdict.reason,
-        error: detail,
+        error: behindUnconfirmed
+          ? 'held by a claim of this environment whose answer never came (it failed closed; its body never ran) and that could not be withdrawn yet: nothing runs until its lease ends'
+          : detail,
+        heldByUnconfirmedClaim: behindUnconfirmed || undefined,
       });
       return skip(verdict.reason, holder, tickText, detail);
     }
     // The lease runs from the database's now when the deciding statement ran: no earlier than its send.
     const sentAt = outcome.kind === 'decided' ? outcome.sentAt : startedAt;
-    const lease: Lease = {
-      job,
-      fence: verdict.fence,
-      holder,
-      tick,
-      expiresAt: new Date(Date.now() - (performance.now() - sentAt) + leaseMs),
-    };
     observer.decision({
       job,
       holder,
@@ -260,62 +289,41 @@ export function createGuard(options: ResolvedLeaseGuardOptions): Guard {
       claimLatencyMs,
       attempts,
       outcome: Outcome.WON,
-      fence: lease.fence,
+      fence: verdict.fence,
     });
-    return { won: { lease, leaseMs, claimedAt: performance.now(), sentAt, deadline } };
-  }
-
-  function releaseRequest(held: HeldLease, result: RunResult): ReleaseRequest {
-    const { holder, fence, tick } = held.lease;
-    if (result.ok) return { job, holder, fence, outcome: 'success', minHoldMs: options.minHoldMs, tick };
-    return {
-      job,
-      holder,
-      fence,
-      outcome: 'failure',
-      error: errorMessage(result.error),
-      keepLease: result.abandoned === true || middyTimeout(result.error),
-    };
-  }
-
-  function releaseNote(outcome: ReleaseOutcome, result: RunResult, tick: Date | null): string | undefined {
-    if (outcome.kind === 'released') return undefined;
-    if (outcome.kind === 'stale') {
-      return result.ok && tick
-        ? 'the lease was no longer this holder’s (it expired or was force-released); its tick is recorded as done'
-        : 'the lease was no longer this holder’s (it expired or was force-released)';
-    }
-    return errorMessage(outcome.error);
-  }
-
-  async function finish(held: HeldLease, result: RunResult): Promise<void> {
-    try {
-      const { lease } = held;
-      const outcome = await releaseWithRetry(store, releaseRequest(held, result), {
-        ...options.retry,
-        attemptTimeoutMs: options.releaseTimeoutMs,
-        budgetMs: releaseBudget(options, held.deadline, performance.now()),
-      });
-      // The run succeeded but nothing says so in the row: the tick stays open, and the lease
-      // (not freed) keeps every duplicate out until it ends.
-      const notRecorded = result.ok && outcome.kind === 'unrecorded';
-      const note = releaseNote(outcome, result, lease.tick);
-      observer.decision({
+    const run = startRun(
+      { options, store, observer, model, releaseReserveMs, releasing },
+      {
         job,
-        outcome: result.ok ? Outcome.SUCCEEDED : Outcome.FAILED,
-        holder: lease.holder,
-        fence: lease.fence,
-        tick: lease.tick?.toISOString() ?? null,
-        runMs: Math.round(performance.now() - held.claimedAt),
-        releaseAttempts: outcome.attempts,
-        ...(result.ok ? {} : { error: errorMessage(result.error) }),
-        ...(note === undefined ? {} : { releaseError: note }),
-        ...(notRecorded ? { completionNotRecorded: true } : {}),
-      });
-    } catch {
-      // finish never throws: the body's own outcome is what the caller reports.
-    }
+        holder,
+        fence: verdict.fence,
+        tickMs: tick === null ? null : tick.getTime(),
+        leaseMs,
+        sentAt,
+        deadline,
+        renewal: engineOptions.renewal ?? renewalTiming(options, leaseMs),
+        work,
+      },
+    );
+    return { run };
   }
 
-  return { options, store, observer, releaseReserveMs, claim, finish };
+  return {
+    options,
+    store,
+    observer,
+    model,
+    releaseReserveMs,
+    async begin(invocation) {
+      observer.startInvocation(invocation.context);
+      const work = startWork();
+      let begun: Begun | undefined;
+      try {
+        begun = await claimOrSkip(invocation, work);
+        return begun;
+      } finally {
+        if (begun === undefined || 'skipped' in begun) work.done();
+      }
+    },
+  };
 }

@@ -26,6 +26,12 @@ export const Outcome = {
   UNAVAILABLE: 'unavailable',
   SUCCEEDED: 'succeeded',
   FAILED: 'failed',
+  /**
+   * Lambda Managed Instances: the body outlived its invocation's deadline and goes on running (it
+   * cannot be stopped, and the environment is never ended); its lease is renewed until it settles,
+   * and its real outcome is logged then.
+   */
+  ABANDONED: 'abandoned',
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
@@ -44,6 +50,13 @@ export interface Decision {
   readonly releaseAttempts?: number | undefined;
   /** The run succeeded but its completion could not be recorded: counted as METRICS.completionNotRecorded. */
   readonly completionNotRecorded?: boolean | undefined;
+  /**
+   * A skip behind a lease held by this environment's own claim that failed closed (its answer never
+   * came, its body never ran) and could not be withdrawn yet: WARN, counted as METRICS.skippedUnconfirmed.
+   */
+  readonly heldByUnconfirmedClaim?: boolean | undefined;
+  /** A body that settled after it was abandoned (Lambda Managed Instances): how its run really ended. */
+  readonly afterAbandonment?: boolean | undefined;
 }
 
 const OUTCOME_METRIC: Partial<Record<Outcome, string>> = {
@@ -51,6 +64,7 @@ const OUTCOME_METRIC: Partial<Record<Outcome, string>> = {
   [Outcome.UNAVAILABLE]: METRICS.unavailable,
   [Outcome.SUCCEEDED]: METRICS.succeeded,
   [Outcome.FAILED]: METRICS.failed,
+  [Outcome.ABANDONED]: METRICS.abandoned,
 };
 
 export interface Observer {
@@ -70,7 +84,14 @@ const WARN_REASONS: ReadonlySet<string> = new Set(['invalid-event', 'no-tick', '
 
 function levelOf(decision: Decision): 'info' | 'warn' | 'error' {
   // A failed run, an unknown lease state, or a run whose end could not be recorded.
-  if (decision.outcome === Outcome.FAILED || decision.outcome === Outcome.UNAVAILABLE) return 'error';
+  if (
+    decision.outcome === Outcome.FAILED ||
+    decision.outcome === Outcome.UNAVAILABLE ||
+    decision.outcome === Outcome.ABANDONED
+  ) {
+    return 'error';
+  }
+  if (decision.heldByUnconfirmedClaim) return 'warn';
   if (decision.releaseError !== undefined || decision.completionNotRecorded) return 'error';
   if (decision.outcome === Outcome.SKIPPED && decision.reason !== undefined && WARN_REASONS.has(decision.reason)) {
     return 'warn';
@@ -159,6 +180,7 @@ export function createObserver(logger: LeaseGuardLogger | false, given: LeaseGua
         const metric = OUTCOME_METRIC[decision.outcome];
         if (metric) count(decision.job, metric, 'Count', 1);
         if (decision.completionNotRecorded) count(decision.job, METRICS.completionNotRecorded, 'Count', 1);
+        if (decision.heldByUnconfirmedClaim) count(decision.job, METRICS.skippedUnconfirmed, 'Count', 1);
         if (decision.claimLatencyMs !== undefined) {
           count(decision.job, METRICS.claimLatency, 'Milliseconds', Math.round(decision.claimLatencyMs));
         }

@@ -1,7 +1,7 @@
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 // zod/mini: the same validation as classic zod at a 25th of the bundle (cold starts matter).
 import * as z from 'zod/mini';
-import { DEFAULTS, LEASE_ENV, MAX_LEASE_MS } from '../constants.js';
+import { DEFAULTS, LEASE_ENV, MAX_LEASE_MS, MIN_LEASE_MS } from '../constants.js';
 import { leaseEnv } from '../env.js';
 import { LeaseGuardConfigError } from '../errors.js';
 import type { LeaseStore } from '../lease/lease-store.js';
@@ -87,12 +87,23 @@ export const leaseGuardOptionsSchema = z
      * It must cover the longest lease any claimant of the job takes. @default leaseMs ?? maxLeaseMs
      */
     failoverQuarantineMs: z.optional(ms('failoverQuarantineMs')),
-    /** A fixed lease length. @default - the invocation's remaining time plus `leaseMarginMs`, at most `maxLeaseMs` */
-    leaseMs: z.optional(ms('leaseMs', { min: 1 })),
+    /**
+     * A fixed lease length, at least 1000 ms. The lease is renewed while the body runs whenever it
+     * would end before the body's last possible moment (standard Lambda: the guard's deadline;
+     * Lambda Managed Instances and withLease: for as long as the body runs), so a lease shorter
+     * than the invocation never lets a second run start beside it. It bounds how long a crashed
+     * holder blocks the job.
+     * @default - the invocation's remaining time plus `leaseMarginMs`, at most `maxLeaseMs`
+     */
+    leaseMs: z.optional(ms('leaseMs', { min: MIN_LEASE_MS })),
     /** How long the lease outlives the invocation's deadline (clock drift, the claim's own latency). @default 10000 */
     leaseMarginMs: z._default(ms('leaseMarginMs'), DEFAULTS.leaseMarginMs),
-    /** Cap of the default lease length, and the lease used when there is no Lambda context. @default 910000 (15 min + 10 s) */
-    maxLeaseMs: z._default(ms('maxLeaseMs', { min: 1 }), DEFAULTS.maxLeaseMs),
+    /**
+     * Cap of the default lease length, and the lease used when there is no Lambda context; at
+     * least 1000 ms. A capped lease is renewed while the body runs, like `leaseMs`.
+     * @default 910000 (15 min + 10 s)
+     */
+    maxLeaseMs: z._default(ms('maxLeaseMs', { min: MIN_LEASE_MS }), DEFAULTS.maxLeaseMs),
     /** After a successful run, keep others out until this long after the claim. @default 0 */
     minHoldMs: z._default(ms('minHoldMs'), 0),
     /**
@@ -201,7 +212,13 @@ export const leaseGuardOptionsSchema = z
           message: `retry.baseDelayMs must not exceed retry.maxDelayMs (${o.retry.maxDelayMs})`,
         });
       }
-      if (o.leaseMs !== undefined && o.minHoldMs > o.leaseMs) {
+      // Only between two valid durations: an invalid leaseMs has its own message.
+      if (
+        typeof o.leaseMs === 'number' &&
+        o.leaseMs >= MIN_LEASE_MS &&
+        typeof o.minHoldMs === 'number' &&
+        o.minHoldMs > o.leaseMs
+      ) {
         ctx.addIssue({
           code: 'custom',
           path: ['minHoldMs'],
@@ -254,10 +271,21 @@ export function parseLeaseGuardOptions(options: unknown): ResolvedLeaseGuardOpti
   throw new LeaseGuardConfigError(`Invalid leaseGuard options. ${problems.join('; ')}.`, { cause: parsed.error });
 }
 
-/** The `job` option, else LEASE_GUARD_JOB; neither is a config error at cold start. */
+/**
+ * The `job` option, else LEASE_GUARD_JOB; neither is a config error at cold start, and so is a
+ * `job` option that differs from LEASE_GUARD_JOB (set by GuardedSchedule): the construct's alarms
+ * and watchdog would watch a job that never runs.
+ */
 function resolveJob(job: string | undefined): string {
-  if (job !== undefined) return job;
   const fromEnv = leaseEnv('JOB');
+  if (job !== undefined) {
+    if (fromEnv !== undefined && fromEnv !== job) {
+      throw new LeaseGuardConfigError(
+        `Invalid leaseGuard options. job is ${show(job)} but ${LEASE_ENV.JOB} is ${show(fromEnv)} (GuardedSchedule sets it to its jobName): the construct's alarms and watchdog would watch a job that never runs. Leave the job option out to use ${LEASE_ENV.JOB}, or give the construct the same jobName.`,
+      );
+    }
+    return job;
+  }
   if (fromEnv === undefined) {
     throw new LeaseGuardConfigError(
       `Invalid leaseGuard options. job is required: pass the job option or set ${LEASE_ENV.JOB} (GuardedSchedule sets it).`,

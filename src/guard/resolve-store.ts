@@ -28,6 +28,7 @@ export function resolveStore(options: ResolvedLeaseGuardOptions): LeaseStore {
     claim: (request, execOptions) => get().claim(request, execOptions),
     release: (request, execOptions) => get().release(request, execOptions),
     renew: (request, execOptions) => get().renew(request, execOptions),
+    withdraw: (request, execOptions) => get().withdraw(request, execOptions),
     inspect: (job, execOptions) => get().inspect(job, execOptions),
     list: (execOptions) => get().list(execOptions),
     forceRelease: (job, execOptions) => get().forceRelease(job, execOptions),

@@ -90,8 +90,16 @@ export type ReleaseRequest = HolderRef &
          * failure and leave the tick open, but let the lease run out instead of freeing it now.
          */
         readonly keepLease?: boolean;
+        /** With `keepLease`: keep the lease at least this long from the database's now (to cover the body's last possible moment). @default 0 */
+        readonly keepForMs?: number;
       }
   );
+
+/** A claim whose answer never came: the holder it was sent with (its fence was never learnt). */
+export interface WithdrawRequest {
+  readonly job: string;
+  readonly holder: string;
+}
 
 export interface RenewRequest extends HolderRef {
   readonly leaseMs: number;
@@ -131,6 +139,11 @@ export interface LeaseStore {
   release(request: ReleaseRequest, options?: ExecuteOptions): Promise<boolean>;
   /** Extends a live lease held by this holder and fence; false if it was lost or had ended. */
   renew(request: RenewRequest, options?: ExecuteOptions): Promise<boolean>;
+  /**
+   * Withdraws a claim whose answer never came and whose body never ran: frees the lease if this
+   * holder has it (true), else changes nothing (false). Idempotent.
+   */
+  withdraw(request: WithdrawRequest, options?: ExecuteOptions): Promise<boolean>;
   inspect(job: string, options?: ExecuteOptions): Promise<LeaseState | undefined>;
   list(options?: ExecuteOptions): Promise<LeaseState[]>;
   /** Frees the lease whoever holds it and bumps the fence, so the old holder is fenced out. */

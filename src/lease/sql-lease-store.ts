@@ -1,8 +1,16 @@
 import { DEFAULTS } from '../constants.js';
 import type { ExecuteOptions, SqlExecutor, SqlRow, SqlStatement } from '../sql/executor.js';
-import type { ClaimRequest, ClaimResult, LeaseState, LeaseStore, ReleaseRequest, RenewRequest } from './lease-store.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  LeaseState,
+  LeaseStore,
+  ReleaseRequest,
+  RenewRequest,
+  WithdrawRequest,
+} from './lease-store.js';
 import { SkipReason } from './lease-store.js';
-import { assertJobName, assertTableName } from './names.js';
+import { assertJobName, assertTableName, assertToken, MAX_HOLDER_LENGTH } from './names.js';
 import {
   CLAIM_SCALE,
   claimSql,
@@ -17,6 +25,7 @@ import {
   releaseSuccessSql,
   renewSql,
   verdictSql,
+  withdrawSql,
 } from './sql.js';
 import { fromSqlTime, toMicros, toSqlTime } from './time.js';
 import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from './validate.js';
@@ -54,6 +63,7 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     releaseFailure: releaseFailureSql(table),
     completeTick: completeTickSql(table),
     renew: renewSql(table),
+    withdraw: withdrawSql(table),
     forceRelease: forceReleaseSql(table),
     inspect: inspectSql(table),
     list: listSql(table),
@@ -115,7 +125,14 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
           }
         : {
             sql: sql.releaseFailure,
-            params: { job, holder, fence, error: errorText(request.error), keep_lease: request.keepLease === true },
+            params: {
+              job,
+              holder,
+              fence,
+              error: errorText(request.error),
+              keep_lease: request.keepLease === true,
+              keep_us: toMicros(assertDuration(request.keepForMs ?? 0, 'keepForMs')),
+            },
           };
     const result = await executor.execute(statement, execOptions);
     if (result.affectedRows > 0) return true;
@@ -134,6 +151,13 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     return result.affectedRows > 0;
   }
 
+  async function withdraw(request: WithdrawRequest, execOptions?: ExecuteOptions): Promise<boolean> {
+    const job = assertJobName(request.job);
+    const holder = assertToken(request.holder, 'holder', MAX_HOLDER_LENGTH);
+    const result = await executor.execute({ sql: sql.withdraw, params: { job, holder } }, execOptions);
+    return result.affectedRows > 0;
+  }
+
   async function inspect(job: string, execOptions?: ExecuteOptions): Promise<LeaseState | undefined> {
     const { rows } = await executor.execute({ sql: sql.inspect, params: { job: assertJobName(job) } }, execOptions);
     return rows[0] ? toLeaseState(rows[0]) : undefined;
@@ -149,7 +173,7 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     return result.affectedRows > 0;
   }
 
-  return { claim, release, renew, inspect, list, forceRelease };
+  return { claim, release, renew, withdraw, inspect, list, forceRelease };
 }
 
 /** The claim's answer: `fence × 16` when it won, else the refusal code. */

@@ -39,9 +39,12 @@ export const CLAIM_SCALE = 16;
  */
 export const FENCE_EPOCH = 2 ** 32;
 
-// The row was last claimed through another cluster of a global database than this claim: a
-// failover. `cluster` is bound by the cluster executor; NULL (one database) never matches.
-const SWITCHED = '(:cluster IS NOT NULL AND cluster IS NOT NULL AND cluster <> :cluster)';
+// The row was last claimed through another cluster of a global database than this claim, or its
+// history through a cluster is unknown: a failover. `cluster` is bound by the cluster executor; a
+// claim without it (one database) never matches. A row with no recorded cluster may have been
+// claimed on a lost primary by a claim that never replicated (its first cluster claim, a job moved
+// from one cluster to `clusters`), so it is fenced like a failover: the NULL-safe `<=>` sees it.
+const SWITCHED = '(:cluster IS NOT NULL AND NOT (cluster <=> :cluster))';
 
 /** The verdict of a win that keeps the fence: the same holder re-issues its live claim. */
 export const REISSUE = 7;
@@ -192,20 +195,36 @@ WHERE job = :job AND (tick_done IS NULL OR tick_done < ${TICK})`;
 }
 
 /**
- * Failure: the tick stays open, so the platform's retry can run it, and the lease ends now, or at
- * its own end when the body may still be running (`keep_lease`).
+ * Failure: the tick stays open, so the platform's retry can run it, and the lease ends now, or,
+ * when the body may still be running (`keep_lease`), at its own end or `:keep_us` from now,
+ * whichever is later.
  */
 export function releaseFailureSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
   failures = failures + 1,
   last_error = :error,
   last_error_at = ${NOW},
-  lease_until = IF(:keep_lease, GREATEST(lease_until, ${NOW}), ${NOW}),
+  lease_until = IF(:keep_lease, GREATEST(lease_until, ${NOW} + INTERVAL :keep_us MICROSECOND), ${NOW}),
   released_at = ${NOW},
   holder = NULL,
   tick = NULL,
   version = version + 1
 WHERE ${OWN_LEASE}`;
+}
+
+/**
+ * Withdraws a claim whose answer never came (the invocation failed closed, its body never ran):
+ * frees the lease if this holder has it, and takes back the run its claim counted. Keyed by the
+ * holder alone (its fence was never learnt); holders are unique per attempt.
+ */
+export function withdrawSql(table: string): string {
+  return `UPDATE ${quoteTable(table)} SET
+  runs = GREATEST(runs, 1) - 1,
+  lease_until = LEAST(lease_until, ${NOW}),
+  holder = NULL,
+  tick = NULL,
+  version = version + 1
+WHERE job = :job AND holder = :holder`;
 }
 
 /** Extends a lease that is still live and still this holder's. */

@@ -1,8 +1,8 @@
 import { DEFAULTS } from '../constants.js';
 import { LeaseGuardConfigError } from '../errors.js';
-import { createGuard } from '../guard/engine.js';
+import { createEngine } from '../guard/engine.js';
+import { ExecutionModel } from '../guard/execution.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions, type ResolvedLeaseGuardOptions } from '../guard/options.js';
-import { startRenewal } from '../guard/renewal.js';
 import type { Lease, LeaseSkipped } from '../guard/types.js';
 
 export interface WithLeaseOptions extends LeaseGuardOptions {
@@ -17,7 +17,15 @@ export interface RunningLease extends Lease {
   readonly signal: AbortSignal;
 }
 
-export type WithLeaseResult<T> = { readonly status: 'ran'; readonly result: T; readonly lease: Lease } | LeaseSkipped;
+export type WithLeaseResult<T> =
+  | {
+      readonly status: 'ran';
+      readonly result: T;
+      readonly lease: Lease;
+      /** The lease was lost while `fn` ran (refused renewal, force-release, or no renewal in time). */
+      readonly lost: boolean;
+    }
+  | LeaseSkipped;
 
 interface Timing {
   readonly leaseMs: number;
@@ -50,9 +58,13 @@ export function withLeaseTiming(options: ResolvedLeaseGuardOptions, renewEveryMs
 
 /**
  * Runs `fn` under the job's lease in a plain Node process (a container cron, a script). The lease
- * is renewed while `fn` runs; if a renewal is refused or the lease's window passes without a
- * confirmed one, `signal` aborts with a LeaseLostError so `fn` can stop before another holder
- * takes over. `fn`'s error is rethrown unchanged, after the release.
+ * is renewed while `fn` runs; if a renewal is refused (another holder, a force-release) or the
+ * lease's window passes without a confirmed one, `signal` aborts with a LeaseLostError so `fn`
+ * can stop before another holder takes over. `fn`'s error is rethrown unchanged, after the release.
+ *
+ * Resolves with `{ status: 'ran', result, lease, lost }` when `fn` ran (`lost`: its lease was
+ * lost while it ran, so another holder may have run beside its end: check `lease.fence` in every
+ * write), or with the skip (`{ status: 'skipped', reason, ... }`) when another holder has the job.
  */
 export async function withLease<T>(
   options: WithLeaseOptions,
@@ -61,22 +73,32 @@ export async function withLease<T>(
   const { renewEveryMs, event, ...guardOptions } = options;
   const resolved = parseLeaseGuardOptions(guardOptions);
   const timing = withLeaseTiming(resolved, renewEveryMs);
-  const guard = createGuard(resolved);
-  const decision = await guard.claim({ event }, timing.leaseMs);
-  if ('skipped' in decision) return decision.skipped;
+  const engine = createEngine(resolved, {
+    model: ExecutionModel.PROCESS,
+    leaseMs: timing.leaseMs,
+    renewal: { everyMs: timing.everyMs, marginMs: timing.marginMs },
+  });
+  const begun = await engine.begin({ event });
+  if ('skipped' in begun) return begun.skipped;
 
-  const held = decision.won;
-  const { lease } = held;
-  const renewal = startRenewal({ store: guard.store, lease, ...timing, sentAt: held.sentAt });
+  const { run } = begun;
+  const { lease, signal } = run;
   let result: T;
   try {
-    result = await fn({ ...lease, signal: renewal.signal });
+    result = await fn(
+      Object.freeze({
+        job: lease.job,
+        fence: lease.fence,
+        holder: lease.holder,
+        tick: lease.tick,
+        expiresAt: lease.expiresAt,
+        signal,
+      }),
+    );
   } catch (error) {
-    await renewal.stop();
-    await guard.finish(held, { ok: false, error });
+    await run.settle({ ok: false, error });
     throw error;
   }
-  await renewal.stop();
-  await guard.finish(held, { ok: true });
-  return { status: 'ran', result, lease };
+  await run.settle({ ok: true });
+  return { status: 'ran', result, lease, lost: signal.aborted };
 }

@@ -5,9 +5,10 @@ import type {
   LeaseStore,
   ReleaseRequest,
   RenewRequest,
+  WithdrawRequest,
 } from '../lease/lease-store.js';
 import { SkipReason } from '../lease/lease-store.js';
-import { assertJobName } from '../lease/names.js';
+import { assertJobName, assertToken, MAX_HOLDER_LENGTH } from '../lease/names.js';
 import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from '../lease/validate.js';
 
 export interface MemoryLeaseStoreOptions {
@@ -110,7 +111,9 @@ export class MemoryLeaseStore implements LeaseStore {
       row.failures += 1;
       row.lastError = errorText(request.error);
       row.lastErrorAt = now;
-      row.leaseUntil = request.keepLease ? Math.max(row.leaseUntil, now) : now;
+      row.leaseUntil = request.keepLease
+        ? Math.max(row.leaseUntil, now + assertDuration(request.keepForMs ?? 0, 'keepForMs'))
+        : now;
     }
     row.releasedAt = now;
     row.holder = null;
@@ -126,6 +129,18 @@ export class MemoryLeaseStore implements LeaseStore {
     const now = this.#now();
     if (!row || row.leaseUntil <= now) return false;
     row.leaseUntil = now + leaseMs;
+    row.version += 1;
+    return true;
+  }
+
+  async withdraw(request: WithdrawRequest): Promise<boolean> {
+    const row = this.#rows.get(assertJobName(request.job));
+    assertToken(request.holder, 'holder', MAX_HOLDER_LENGTH);
+    if (!row || row.holder !== request.holder) return false;
+    row.runs = Math.max(row.runs, 1) - 1;
+    row.leaseUntil = Math.min(row.leaseUntil, this.#now());
+    row.holder = null;
+    row.tick = null;
     row.version += 1;
     return true;
   }

@@ -102,6 +102,7 @@ export function delegate(store: LeaseStore): LeaseStore {
     claim: (request, options) => store.claim(request, options),
     release: (request, options) => store.release(request, options),
     renew: (request, options) => store.renew(request, options),
+    withdraw: (request, options) => store.withdraw(request, options),
     inspect: (job, options) => store.inspect(job, options),
     list: (options) => store.list(options),
     forceRelease: (job, options) => store.forceRelease(job, options),

@@ -4,11 +4,12 @@ import { LeaseGuardConfigError, LeaseStoreError, LeaseUnavailableError, StoreErr
 import {
   claimBudget,
   claimVerdict,
-  createGuard,
+  createEngine,
   errorMessage,
   leaseLength,
   releaseBudget,
 } from '../../src/guard/engine.js';
+import { ExecutionModel } from '../../src/guard/execution.js';
 import { parseLeaseGuardOptions } from '../../src/guard/options.js';
 import { type LeaseStore, SkipReason } from '../../src/lease/lease-store.js';
 import { MemoryLeaseStore } from '../../src/testing/memory-store.js';
@@ -22,12 +23,16 @@ describe('the guard in small steps', () => {
     delete process.env[LEASE_ENV.REQUIRE_TICK];
   });
 
-  it('takes the job from LEASE_GUARD_JOB when the option is absent, and names both when neither is there', () => {
+  it('takes the job from LEASE_GUARD_JOB when the option is absent, refuses a different one, and names both when neither is there', () => {
     expect(() => parseLeaseGuardOptions({})).toThrow(LeaseGuardConfigError);
     expect(() => parseLeaseGuardOptions({})).toThrow(/LEASE_GUARD_JOB/);
     process.env[LEASE_ENV.JOB] = 'from-env';
     expect(parseLeaseGuardOptions({}).job).toBe('from-env');
-    expect(parseLeaseGuardOptions({ job: 'given' }).job).toBe('given');
+    expect(parseLeaseGuardOptions({ job: 'from-env' }).job).toBe('from-env');
+    // A handler's job that differs from the construct's would run unwatched by its alarms.
+    expect(() => parseLeaseGuardOptions({ job: 'given' })).toThrow(
+      /job is "given" but LEASE_GUARD_JOB is "from-env".*Leave the job option out/,
+    );
     process.env[LEASE_ENV.JOB] = 'bad name';
     expect(() => parseLeaseGuardOptions({})).toThrow(/LEASE_GUARD_JOB/);
   });
@@ -100,22 +105,29 @@ describe('the guard over the in-memory store', () => {
   const guardWith = (extra: Record<string, unknown> = {}) => {
     const seen = captureObservability();
     const store = (extra.store as LeaseStore | undefined) ?? new MemoryLeaseStore();
-    const guard = createGuard(
+    const guard = createEngine(
       parseLeaseGuardOptions({ job: 'mem', store, logger: seen.logger, metrics: seen.metrics, ...extra }),
+      { model: ExecutionModel.LAMBDA },
     );
     return { guard, store, seen };
   };
   const scheduled = (date: Date) => ({ scheduledTime: date.toISOString() });
+  /** The Lambda context fields the engine reads. */
+  const context = (awsRequestId?: string, remainingMs?: number, functionName?: string) => ({
+    awsRequestId,
+    functionName,
+    getRemainingTimeInMillis: remainingMs === undefined ? undefined : () => remainingMs,
+  });
   const thisMinute = () => new Date(Math.floor(Date.now() / 60_000) * 60_000);
 
   it('refuses an event without a tick under requireTick, and warns about a wrapped one otherwise', async () => {
     const strict = guardWith({ requireTick: true });
     const wrapped = { detail: { scheduledTime: thisMinute().toISOString() } };
-    expect(await strict.guard.claim({ event: wrapped })).toMatchObject({ skipped: { reason: 'no-tick' } });
+    expect(await strict.guard.begin({ event: wrapped })).toMatchObject({ skipped: { reason: 'no-tick' } });
     const lenient = guardWith();
-    expect(await lenient.guard.claim({ event: wrapped })).toHaveProperty('won');
+    expect(await lenient.guard.begin({ event: wrapped })).toHaveProperty('run');
     expect(lenient.seen.lines.find((line) => line.level === 'warn')?.message).toMatch(/detail\.scheduledTime/);
-    expect(await lenient.guard.claim({ event: { nothing: 'here' }, awsRequestId: 'r2' })).toMatchObject({
+    expect(await lenient.guard.begin({ event: { nothing: 'here' }, context: context('r2') })).toMatchObject({
       skipped: { reason: 'held' },
     });
     expect(lenient.seen.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
@@ -124,29 +136,27 @@ describe('the guard over the in-memory store', () => {
   it('runs other EventBridge events lease-only without a warning (every envelope has a time)', async () => {
     const { guard, seen } = guardWith();
     const order = { source: 'shop.orders', 'detail-type': 'Order Placed', time: new Date().toISOString(), detail: {} };
-    expect(await guard.claim({ event: order })).toHaveProperty('won');
+    expect(await guard.begin({ event: order })).toHaveProperty('run');
     expect(seen.lines.filter((line) => line.level === 'warn')).toHaveLength(0);
   });
 
   it('fails a retry of the same request while its earlier attempt holds the lease', async () => {
     const { guard } = guardWith({ onUnavailable: 'skip' });
     const event = scheduled(thisMinute());
-    expect(await guard.claim({ event, functionName: 'fn', awsRequestId: 'req-1', remainingMs: 5000 })).toHaveProperty(
-      'won',
+    expect(await guard.begin({ event, context: context('req-1', 5000, 'fn') })).toHaveProperty('run');
+    await expect(guard.begin({ event, context: context('req-1', 5000, 'fn') })).rejects.toBeInstanceOf(
+      LeaseUnavailableError,
     );
-    await expect(
-      guard.claim({ event, functionName: 'fn', awsRequestId: 'req-1', remainingMs: 5000 }),
-    ).rejects.toBeInstanceOf(LeaseUnavailableError);
-    expect(await guard.claim({ event, functionName: 'fn', awsRequestId: 'req-2', remainingMs: 5000 })).toMatchObject({
+    expect(await guard.begin({ event, context: context('req-2', 5000, 'fn') })).toMatchObject({
       skipped: { reason: 'held' },
     });
   });
 
   it('never throws from finish, and releases a body that threw Object.create(null)', async () => {
     const { guard, store } = guardWith();
-    const decision = await guard.claim({ event: {} });
-    if (!('won' in decision)) throw new Error('claim lost');
-    await expect(guard.finish(decision.won, { ok: false, error: Object.create(null) })).resolves.toBeUndefined();
+    const decision = await guard.begin({ event: {} });
+    if (!('run' in decision)) throw new Error('claim lost');
+    await expect(decision.run.settle({ ok: false, error: Object.create(null) })).resolves.toBeUndefined();
     expect(await store.inspect('mem')).toMatchObject({ held: false, failures: 1 });
   });
 
@@ -157,14 +167,15 @@ describe('the guard over the in-memory store', () => {
       release: () =>
         Promise.reject(new LeaseStoreError('down', { kind: StoreErrorKind.TRANSIENT, code: 'Down', ambiguous: true })),
       renew: (request) => store.renew(request),
+      withdraw: (request) => store.withdraw(request),
       inspect: (job) => store.inspect(job),
       list: () => store.list(),
       forceRelease: (job) => store.forceRelease(job),
     };
     const { guard, seen } = guardWith({ store: down, releaseTimeoutMs: 20 });
-    const decision = await guard.claim({ event: scheduled(thisMinute()), remainingMs: 600 });
-    if (!('won' in decision)) throw new Error('claim lost');
-    await guard.finish(decision.won, { ok: true });
+    const decision = await guard.begin({ event: scheduled(thisMinute()), context: context('r1', 600) });
+    if (!('run' in decision)) throw new Error('claim lost');
+    await decision.run.settle({ ok: true });
     expect(await store.inspect('mem')).toMatchObject({ held: true, tickDone: null });
     expect(seen.lines.at(-1)).toMatchObject({ level: 'error', fields: { completionNotRecorded: true } });
     expect(seen.points.map((point) => point.name)).toContain(METRICS.completionNotRecorded);

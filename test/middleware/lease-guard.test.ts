@@ -168,7 +168,7 @@ describe('leaseGuard middleware (mysql2, real database)', () => {
       // The body may resume after a Lambda freeze: the environment must end (spied: it would end the test run).
       const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
       const handler = middy(() => new Promise(() => undefined), { timeoutEarlyInMillis: 1_700 }).use(
-        leaseGuard({ job, executor, logger: seen.logger, metrics: seen.metrics }),
+        leaseGuard({ job, executor, logger: seen.logger, metrics: seen.metrics, releaseTimeoutMs: 1_000 }),
       );
       await expect(handler(schedulerEvent(currentTick()), lambdaContext({ timeoutMs: 2_000 }))).rejects.toMatchObject({
         name: 'TimeoutError',
@@ -388,7 +388,7 @@ describe('leaseGuard options', () => {
     ['a hostile job', { job: "x'; DROP TABLE t; --" }, /job: .*may contain only/],
     ['a non-ASCII job', { job: 'jöb' }, /job: .*may contain only/],
     ['a bad table', { job: 'j', table: 'lease guard' }, /table: table must be an SQL identifier/],
-    ['a negative lease', { job: 'j', leaseMs: -1 }, /leaseMs: leaseMs must be at least 1 ms, got -1/],
+    ['a negative lease', { job: 'j', leaseMs: -1 }, /leaseMs: leaseMs must be at least 1000 ms, got -1/],
     ['a bad tick mode', { job: 'j', tick: 'sometimes' }, /tick: tick must be 'auto', 'off' or a function/],
     [
       'a bad onUnavailable',

@@ -6,8 +6,9 @@
  * The child-process freeze (SIGSTOP/SIGCONT) is in test/faults/abandoned-body.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createGuard } from '../../src/guard/engine.js';
-import { LeaseBodyAbandonedError } from '../../src/guard/execution.js';
+import { LeaseBodyAbandonedError } from '../../src/errors.js';
+import { createEngine } from '../../src/guard/engine.js';
+import { ExecutionModel } from '../../src/guard/execution.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../src/guard/options.js';
 import type { LeaseGuardContext } from '../../src/guard/types.js';
 import type { LeaseStore } from '../../src/lease/lease-store.js';
@@ -49,7 +50,8 @@ describe.each(await middyCores())('abandoned bodies (leaseGuarded, %s)', (_, mid
   function options(job: string, seen = captureObservability()): LeaseGuardOptions {
     return { job, executor: raw, logger: seen.logger, metrics: seen.metrics, releaseTimeoutMs: 1_000 };
   }
-  const reserveMs = (job: string) => createGuard(parseLeaseGuardOptions(options(job))).releaseReserveMs;
+  const reserveMs = (job: string) =>
+    createEngine(parseLeaseGuardOptions(options(job)), { model: ExecutionModel.LAMBDA }).releaseReserveMs;
 
   /** A body that never settles and counts how many run at once. */
   function stuckBodies() {
@@ -155,18 +157,21 @@ describe.each(await middyCores())('abandoned bodies (leaseGuarded, %s)', (_, mid
     expect(await inspector.inspect(job)).toMatchObject({ held: true, failures: 1, tickDone: null });
   });
 
-  it('the middleware says at ERROR when the invocation is too short to record a failure at the deadline', async () => {
+  it('the middleware refuses, like leaseGuarded, an invocation too short to record a failure at the deadline', async () => {
     const job = uniqueJob('too-short-mw');
-    const seen = captureObservability();
-    // The whole short invocation is the claim's budget, so a loaded machine still wins it.
-    const handler = middy(async () => 'ran', { timeoutEarlyInMillis: 0 }).use(
-      leaseGuard({ ...options(job, seen), retry: { reserveMs: 0 } }),
+    let ran = false;
+    const handler = middy(
+      async () => {
+        ran = true;
+      },
+      { timeoutEarlyInMillis: 0 },
+    ).use(leaseGuard(options(job)));
+    await expect(handler(schedulerEvent(currentTick()), context(reserveMs(job) - 200))).rejects.toThrow(
+      /needs \d+ ms before the invocation's deadline.*raise the function's timeout/,
     );
-    expect(await handler(schedulerEvent(currentTick()), context(reserveMs(job) - 200))).toBe('ran');
-    expect(seen.lines.find((line) => line.fields.problem)).toMatchObject({
-      level: 'error',
-      fields: { problem: expect.stringContaining('Raise the function') },
-    });
+    expect(ran).toBe(false);
+    // Nothing was claimed: the next invocation with time enough runs at once.
+    expect(await inspector.inspect(job)).toBeUndefined();
   });
 
   it('a body that stops on its signal at the guard’s deadline settles: the lease is kept, the environment lives on', async () => {

@@ -8,8 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { format } from 'node:util';
 import { vi } from 'vitest';
-import { createGuard, type HeldLease } from '../../src/guard/engine.js';
+import { createEngine } from '../../src/guard/engine.js';
+import { ExecutionModel } from '../../src/guard/execution.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../src/guard/options.js';
+import type { GuardedRun } from '../../src/guard/run.js';
 
 export interface XRayDocument {
   readonly name: string;
@@ -138,26 +140,29 @@ export function emfDocuments(emitted: Emitted): EmfDocument[] {
  * decides what it records.
  */
 export function releaseInAfterMiddleware(options: LeaseGuardOptions) {
-  const guard = createGuard(parseLeaseGuardOptions(options));
-  const held = new WeakMap<object, HeldLease>();
+  const guard = createEngine(parseLeaseGuardOptions(options), { model: ExecutionModel.LAMBDA });
+  const held = new WeakMap<object, GuardedRun>();
   type AnyRequest = { event: unknown; context: { awsRequestId?: string; lease?: unknown }; error?: unknown };
   return {
     before: async (request: AnyRequest) => {
-      const decision = await guard.claim({ event: request.event, awsRequestId: request.context.awsRequestId });
+      const decision = await guard.begin({
+        event: request.event,
+        context: { awsRequestId: request.context.awsRequestId },
+      });
       if ('skipped' in decision) return decision.skipped;
-      held.set(request, decision.won);
-      request.context.lease = decision.won.lease;
+      held.set(request, decision.run);
+      request.context.lease = decision.run.lease;
       return undefined;
     },
     after: async (request: AnyRequest) => {
       const lease = held.get(request);
       held.delete(request);
-      if (lease) await guard.finish(lease, { ok: true });
+      if (lease) await lease.settle({ ok: true });
     },
     onError: async (request: AnyRequest) => {
       const lease = held.get(request);
       held.delete(request);
-      if (lease) await guard.finish(lease, { ok: false, error: request.error });
+      if (lease) await lease.settle({ ok: false, error: request.error });
     },
   };
 }

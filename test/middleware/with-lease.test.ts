@@ -144,6 +144,7 @@ function bind(store: LeaseStore): LeaseStore {
     claim: (r, o) => store.claim(r, o),
     release: (r, o) => store.release(r, o),
     renew: (r, o) => store.renew(r, o),
+    withdraw: (r, o) => store.withdraw(r, o),
     inspect: (j, o) => store.inspect(j, o),
     list: (o) => store.list(o),
     forceRelease: (j, o) => store.forceRelease(j, o),

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import middy from '@middy/core';
 import { schedulerEvent } from '../../../src/fleet/events.js';
 import { fleetLambdaContext } from '../../../src/fleet/lambda-context.js';
-import { createGuard } from '../../../src/guard/engine.js';
+import { createEngine } from '../../../src/guard/engine.js';
+import { ExecutionModel } from '../../../src/guard/execution.js';
 import { type LeaseGuardOptions, parseLeaseGuardOptions } from '../../../src/guard/options.js';
 import { createSqlLeaseStore } from '../../../src/lease/sql-lease-store.js';
 import { leaseGuarded } from '../../../src/middleware/lease-guarded.js';
@@ -61,7 +62,9 @@ function guardOptions(context: ScenarioContext, job: string): LeaseGuardOptions 
 async function runCase(context: ScenarioContext, spec: Case, violations: FaultViolation[], notes: string[]) {
   const { environment } = context;
   const job = `abandoned-${spec.name}-${context.runId}`;
-  const reserveMs = createGuard(parseLeaseGuardOptions(guardOptions(context, job))).releaseReserveMs;
+  const reserveMs = createEngine(parseLeaseGuardOptions(guardOptions(context, job)), {
+    model: ExecutionModel.LAMBDA,
+  }).releaseReserveMs;
   const store = createSqlLeaseStore({ executor: environment.executor, table: environment.table });
   const config: SandboxConfig = {
     mysqlUrl: environment.mysqlUrl,
