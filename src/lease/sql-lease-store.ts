@@ -101,7 +101,8 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
           : (await executor.execute({ sql: sql.verdict, params }, execOptions)).rows[0];
       if (row === undefined) {
         if (healed) break;
-        await executor.execute({ sql: sql.ensureRow, params: { job: c.job } }, execOptions);
+        // `cluster` is bound by the cluster executor; NULL otherwise.
+        await executor.execute({ sql: sql.ensureRow, params: { job: c.job, cluster: null } }, execOptions);
         healed = true;
         continue;
       }

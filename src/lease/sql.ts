@@ -159,9 +159,13 @@ export function verdictSql(table: string): string {
   return `SELECT holder, fence, ${verdict(GENERAL_CLAIM)} AS verdict FROM ${quoteTable(table)} WHERE job = :job`;
 }
 
-/** Creates a job's row; a no-op (not an ignored error) when it exists. */
+/**
+ * Creates a job's row; a no-op (not an ignored error) when it exists. Through a global database's
+ * cluster executor the row is born with its cluster, so a new job's first claim there is no
+ * failover; a row with no cluster has a history no cluster recorded (see SWITCHED).
+ */
 export function ensureRowSql(table: string): string {
-  return `INSERT INTO ${quoteTable(table)} (job, created_at) VALUES (:job, ${NOW}) ON DUPLICATE KEY UPDATE job = job`;
+  return `INSERT INTO ${quoteTable(table)} (job, created_at, cluster) VALUES (:job, ${NOW}, :cluster) ON DUPLICATE KEY UPDATE job = job`;
 }
 
 const OWN_LEASE = 'job = :job AND holder = :holder AND fence = :fence';
