@@ -338,6 +338,26 @@ export function describeLeaseStoreContract(
         });
       });
 
+      it('keeps the lease for keepForMs past a short lease when the body may still run', async () => {
+        const j = job('keep-for');
+        const h = holder('a');
+        const claim = await store.claim({ job: j, holder: h, leaseMs: 1 });
+        if (!claim.acquired) throw new Error('claim lost');
+        const released = await store.release({
+          job: j,
+          holder: h,
+          fence: claim.fence,
+          outcome: 'failure',
+          error: 'abandoned',
+          keepLease: true,
+          keepForMs: HOUR,
+        });
+        expect(released).toBe(true);
+        const state = await store.inspect(j);
+        expect(state).toMatchObject({ held: true, holder: null, failures: 1 });
+        expect(state!.leaseUntil.getTime() - state!.dbNow.getTime()).toBeGreaterThan(HOUR - MINUTE);
+      });
+
       it('stores a long error text bounded, not failing the release', async () => {
         const j = job('long-error');
         const h = holder('a');
@@ -552,6 +572,22 @@ export function describeLeaseStoreContract(
         expect(
           (await store.claim({ job: j, holder: `bbbbbb/${invocation}`, invocation, leaseMs: MINUTE })).acquired,
         ).toBe(true);
+      });
+
+      it('withdraws a claim whose answer never came: frees the lease and takes its run back', async () => {
+        const j = job('withdraw');
+        const h = holder('lost-answer');
+        const claim = await store.claim({ job: j, holder: h, leaseMs: HOUR });
+        if (!claim.acquired) throw new Error('claim lost');
+        const before = await store.inspect(j);
+        expect(await store.withdraw({ job: j, holder: h })).toBe(true);
+        expect(await store.inspect(j)).toMatchObject({ held: false, holder: null, runs: before!.runs - 1 });
+        // Idempotent, and nobody else's lease is touched.
+        expect(await store.withdraw({ job: j, holder: h })).toBe(false);
+        const next = await store.claim({ job: j, holder: holder('next'), leaseMs: HOUR });
+        expect(next).toEqual({ acquired: true, fence: claim.fence + 1 });
+        expect(await store.withdraw({ job: j, holder: h })).toBe(false);
+        expect(await store.inspect(j)).toMatchObject({ held: true, fence: claim.fence + 1 });
       });
 
       it('rejects an invocation the holder does not end with', async () => {
