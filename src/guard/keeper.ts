@@ -72,16 +72,17 @@ export function startKeeper(options: KeeperOptions): Keeper {
   };
   // At most one timer or renewal at a time: `renewTimer` is set only while none is in flight.
   let renewing = false;
+  const renewNow = (): void => {
+    renewTimer = undefined;
+    renewing = true;
+    pending = renewOnce().then(() => {
+      renewing = false;
+      schedule();
+    });
+  };
   const schedule = (): void => {
     if (stopped || lost || renewing || renewTimer !== undefined || trustedUntil >= neededUntil) return;
-    renewTimer = setTimeout(() => {
-      renewTimer = undefined;
-      renewing = true;
-      pending = renewOnce().then(() => {
-        renewing = false;
-        schedule();
-      });
-    }, everyMs);
+    renewTimer = setTimeout(renewNow, everyMs);
   };
 
   trustFrom(options.sentAt);
@@ -92,7 +93,10 @@ export function startKeeper(options: KeeperOptions): Keeper {
     },
     keepForever() {
       neededUntil = Number.POSITIVE_INFINITY;
-      schedule();
+      if (stopped || lost || renewing) return;
+      // Renewals may have stopped at the old bound, with the trusted window about to end: renew now.
+      clearTimeout(renewTimer);
+      renewNow();
     },
     async stop() {
       stopped = true;
