@@ -1,6 +1,14 @@
 import { DEFAULTS } from '../constants.js';
 import type { ExecuteOptions, SqlExecutor, SqlRow, SqlStatement } from '../sql/executor.js';
-import type { ClaimRequest, ClaimResult, LeaseState, LeaseStore, ReleaseRequest, RenewRequest } from './lease-store.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  ForceReleaseRequest,
+  LeaseState,
+  LeaseStore,
+  ReleaseRequest,
+  RenewRequest,
+} from './lease-store.js';
 import { SkipReason } from './lease-store.js';
 import { assertJobName, assertTableName } from './names.js';
 import {
@@ -19,7 +27,14 @@ import {
   verdictSql,
 } from './sql.js';
 import { fromSqlTime, toMicros, toSqlTime } from './time.js';
-import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from './validate.js';
+import {
+  assertDuration,
+  assertHolderRef,
+  assertTick,
+  errorText,
+  normalizeClaim,
+  normalizeForceRelease,
+} from './validate.js';
 
 /** A claim, a heal of the missing row, and one claim more for a lease that ended meanwhile. */
 const MAX_CLAIM_PASSES = 3;
@@ -144,8 +159,9 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     return rows.map(toLeaseState);
   }
 
-  async function forceRelease(job: string, execOptions?: ExecuteOptions): Promise<boolean> {
-    const result = await executor.execute({ sql: sql.forceRelease, params: { job: assertJobName(job) } }, execOptions);
+  async function forceRelease(request: string | ForceReleaseRequest, execOptions?: ExecuteOptions): Promise<boolean> {
+    const params = normalizeForceRelease(request);
+    const result = await executor.execute({ sql: sql.forceRelease, params }, execOptions);
     return result.affectedRows > 0;
   }
 
