@@ -7,12 +7,18 @@ import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerLocalCommand } from './commands/local.js';
 import { registerMigrateCommand } from './commands/migrate.js';
-import { registerReleaseCommand } from './commands/release.js';
+import { type Ask, registerReleaseCommand } from './commands/release.js';
 import { registerStatusCommand } from './commands/status.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-export function createProgram(): Command {
+/** What the commands ask a human through; tests answer in the operator's place. */
+export interface CliIo {
+  /** Asks for a confirmation. @default - a prompt on the terminal (refused without one) */
+  readonly ask?: Ask;
+}
+
+export function createProgram(io: CliIo = {}): Command {
   const program = new Command('lease-guard')
     .description('Guard scheduled Lambda jobs with a one-UPDATE lease on Aurora MySQL through the RDS Data API.')
     .version(version)
@@ -21,7 +27,7 @@ export function createProgram(): Command {
     // other exit, with its code, instead of calling process.exit.
     .exitOverride();
   registerStatusCommand(program);
-  registerReleaseCommand(program);
+  registerReleaseCommand(program, io.ask);
   registerMigrateCommand(program);
   registerLocalCommand(program);
   registerDemoCommand(program);
@@ -29,11 +35,11 @@ export function createProgram(): Command {
 }
 
 /** Runs the command line; sets `process.exitCode` instead of exiting, so output is flushed. */
-export async function main(argv: readonly string[] = process.argv): Promise<void> {
+export async function main(argv: readonly string[] = process.argv, io: CliIo = {}): Promise<void> {
   // The AWS SDK prints an 8-line notice about Node versions on every command; a user who wants it
   // can still set the variable to 'false'. The demo's workers inherit it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const program = createProgram();
+  const program = createProgram(io);
   try {
     await program.parseAsync([...argv], { from: 'node' });
   } catch (error) {
