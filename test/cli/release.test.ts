@@ -156,6 +156,19 @@ describe('lease-guard release', () => {
     expect(await store.renew({ job: j, holder: 'crashed-holder', fence: won.fence, leaseMs: MINUTE })).toBe(false);
   });
 
+  it('frees a lease kept by minHold after its last run, saying it has no holder', async () => {
+    const j = job('kept');
+    const fence = await claim(j, 'holder-a');
+    await store.release({ job: j, holder: 'holder-a', fence, outcome: 'success', minHoldMs: MINUTE });
+    const result = await cli('release', j, '--yes', '--mysql-url', url);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(
+      new RegExp(`^${j} has no holder but is kept \\d+s more after its last run \\(minHold; fence ${fence}\\)\\.\\n`),
+    );
+    expect(result.out).toContain(`Released ${j}; fencing token is now ${fence + 1}.`);
+    expect(await store.inspect(j)).toMatchObject({ held: false, holder: null, fence: fence + 1 });
+  });
+
   it('changes nothing when the answer is not yes, and documents its exit codes', async () => {
     const j = job('declined');
     const fence = await claim(j, 'holder-a');

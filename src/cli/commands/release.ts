@@ -104,7 +104,7 @@ export function describe(s: LeaseState): string {
     return `${s.job} is held by ${s.holder} (${fence}${tick}${claimed}); the lease ends ${relative(s.leaseUntil.getTime() - s.dbNow.getTime())}.`;
   }
   if (s.held) {
-    return `${s.job} has no holder but is kept until ${relative(s.leaseUntil.getTime() - s.dbNow.getTime())} after its last run (minHold; ${fence}).`;
+    return `${s.job} has no holder but is kept ${duration(s.leaseUntil.getTime() - s.dbNow.getTime())} more after its last run (minHold; ${fence}).`;
   }
   const ended = s.leaseUntil.getTime() > 0 ? ` since ${duration(s.dbNow.getTime() - s.leaseUntil.getTime())}` : '';
   const stale = s.holder !== null ? `; its last holder ${s.holder} never released it (crashed or timed out)` : '';
