@@ -101,6 +101,16 @@ export interface WithdrawRequest {
   readonly holder: string;
 }
 
+/**
+ * A force release keyed on what an operator was shown: it frees the lease only if the row still has
+ * this holder (null: none, a free lease or one kept by `minHold`) and this fence.
+ */
+export interface ForceReleaseRequest {
+  readonly job: string;
+  readonly holder: string | null;
+  readonly fence: number;
+}
+
 export interface RenewRequest extends HolderRef {
   readonly leaseMs: number;
 }
@@ -146,6 +156,10 @@ export interface LeaseStore {
   withdraw(request: WithdrawRequest, options?: ExecuteOptions): Promise<boolean>;
   inspect(job: string, options?: ExecuteOptions): Promise<LeaseState | undefined>;
   list(options?: ExecuteOptions): Promise<LeaseState[]>;
-  /** Frees the lease whoever holds it and bumps the fence, so the old holder is fenced out. */
-  forceRelease(job: string, options?: ExecuteOptions): Promise<boolean>;
+  /**
+   * Frees the lease and bumps the fence, so the old holder is fenced out. Given a job name, whoever
+   * holds it; given the holder and fence an operator was shown, only if the row still has both
+   * (false when either changed meanwhile, and nothing is changed).
+   */
+  forceRelease(job: string | ForceReleaseRequest, options?: ExecuteOptions): Promise<boolean>;
 }

@@ -3,6 +3,7 @@ import type { ExecuteOptions, SqlExecutor, SqlRow, SqlStatement } from '../sql/e
 import type {
   ClaimRequest,
   ClaimResult,
+  ForceReleaseRequest,
   LeaseState,
   LeaseStore,
   ReleaseRequest,
@@ -28,7 +29,14 @@ import {
   withdrawSql,
 } from './sql.js';
 import { fromSqlTime, toMicros, toSqlTime } from './time.js';
-import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from './validate.js';
+import {
+  assertDuration,
+  assertHolderRef,
+  assertTick,
+  errorText,
+  normalizeClaim,
+  normalizeForceRelease,
+} from './validate.js';
 
 /** A claim, a heal of the missing row, and one claim more for a lease that ended meanwhile. */
 const MAX_CLAIM_PASSES = 3;
@@ -169,8 +177,9 @@ export function createSqlLeaseStore(options: SqlLeaseStoreOptions): LeaseStore {
     return rows.map(toLeaseState);
   }
 
-  async function forceRelease(job: string, execOptions?: ExecuteOptions): Promise<boolean> {
-    const result = await executor.execute({ sql: sql.forceRelease, params: { job: assertJobName(job) } }, execOptions);
+  async function forceRelease(request: string | ForceReleaseRequest, execOptions?: ExecuteOptions): Promise<boolean> {
+    const params = normalizeForceRelease(request);
+    const result = await executor.execute({ sql: sql.forceRelease, params }, execOptions);
     return result.affectedRows > 0;
   }
 

@@ -239,7 +239,10 @@ export function renewSql(table: string): string {
 WHERE ${OWN_LEASE} AND lease_until > ${NOW}`;
 }
 
-/** Frees the lease whoever holds it; the fence bump fences the old holder out. */
+/**
+ * Frees the lease; the fence bump fences the old holder out. With `:fence` NULL whoever holds it;
+ * else only if the row still has the holder (`:holder`, NULL for none) and fence an operator saw.
+ */
 export function forceReleaseSql(table: string): string {
   return `UPDATE ${quoteTable(table)} SET
   fence = fence + 1,
@@ -248,7 +251,7 @@ export function forceReleaseSql(table: string): string {
   holder = NULL,
   tick = NULL,
   version = version + 1
-WHERE job = :job`;
+WHERE job = :job AND (:fence IS NULL OR (fence = :fence AND holder <=> :holder))`;
 }
 
 const STATE_COLUMNS =

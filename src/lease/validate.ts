@@ -1,6 +1,6 @@
 import { DEFAULTS, MAX_LEASE_MS } from '../constants.js';
 import { LeaseGuardConfigError } from '../errors.js';
-import type { ClaimRequest, HolderRef } from './lease-store.js';
+import type { ClaimRequest, ForceReleaseRequest, HolderRef } from './lease-store.js';
 import { assertJobName, assertToken, MAX_HOLDER_LENGTH, MAX_OWNER_LENGTH } from './names.js';
 
 /** A claim with every default filled in and every value checked; both stores start from this. */
@@ -63,6 +63,26 @@ export function assertHolderRef(ref: HolderRef): void {
   if (!Number.isSafeInteger(ref.fence) || ref.fence < 1) {
     throw new LeaseGuardConfigError(`fence must be a positive integer from a claim, got ${String(ref.fence)}.`);
   }
+}
+
+/**
+ * A force release's target, checked: the job, and the holder and fence it is conditional on, or
+ * null for both when given only a job name (whoever holds it).
+ */
+export function normalizeForceRelease(request: string | ForceReleaseRequest): {
+  readonly job: string;
+  readonly holder: string | null;
+  readonly fence: number | null;
+} {
+  if (typeof request === 'string') return { job: assertJobName(request), holder: null, fence: null };
+  if (!Number.isSafeInteger(request.fence) || request.fence < 0) {
+    throw new LeaseGuardConfigError(`fence must be the integer the row showed, got ${String(request.fence)}.`);
+  }
+  return {
+    job: assertJobName(request.job),
+    holder: request.holder === null ? null : assertToken(request.holder, 'holder', MAX_HOLDER_LENGTH),
+    fence: request.fence,
+  };
 }
 
 /** Error texts are stored for operators, bounded so a huge message cannot fail the release. */

@@ -3,9 +3,11 @@
  * server in front of it, the lease table migrated, and the environment that points the SDK and
  * lease-guard at them. Runs until SIGINT or SIGTERM, then cleans up.
  */
+import { createServer } from 'node:net';
+import mysql from 'mysql2/promise';
 import { DEFAULTS, LEASE_ENV } from '../constants.js';
 import { leaseEnv } from '../env.js';
-import { LeaseGuardConfigError } from '../errors.js';
+import { LeaseGuardConfigError, LeaseGuardError } from '../errors.js';
 import { assertTableName } from '../lease/names.js';
 import { migrate } from '../lease/schema.js';
 import { createMysql2Executor } from '../sql/mysql2-executor.js';
@@ -52,6 +54,8 @@ export interface LocalEnvironment {
 export interface RunningLocal {
   readonly env: LocalEnvironment;
   readonly server: DataApiServer;
+  /** The database behind the server (`mysql://…`), and what to call it in messages. */
+  readonly database: { readonly url: string; readonly name: string };
   /** Stops the server, then the throwaway database (an external one is left alone). */
   stop(): Promise<void>;
 }
@@ -65,6 +69,8 @@ export async function startLocal(
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new LeaseGuardConfigError(`--port must be an integer from 0 to 65535, got ${String(port)}.`);
   }
+  // Before the database starts: a taken port should cost the user a second, not a server start.
+  if (port !== 0) await assertPortFree(port, LOCAL_HOST);
   const external = options.mysqlUrl || leaseEnv('MYSQL_URL');
   options.note?.(
     external
@@ -84,11 +90,17 @@ export async function startLocal(
     } finally {
       await executor.close();
     }
-    server = await startDataApiServer({ mysqlUrl: database.url, port });
+    server = await startDataApiServer({ mysqlUrl: database.url, port, host: LOCAL_HOST });
   } catch (error) {
     await database.stop();
+    // Taken meanwhile, after the check above.
+    if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'EADDRINUSE') throw portTaken(port, error);
     throw error;
   }
+  const name =
+    'dataDir' in database
+      ? `${(database as ThrowawayMysql).flavor} (pid ${(database as ThrowawayMysql).pid})`
+      : redact(new URL(database.url));
   const running = server;
   const env: LocalEnvironment = {
     AWS_ENDPOINT_URL_RDS_DATA: running.url,
@@ -104,6 +116,7 @@ export async function startLocal(
   return {
     env,
     server: running,
+    database: { url: database.url, name },
     stop() {
       stopping ??= running.close().finally(() => database.stop());
       return stopping;
@@ -144,10 +157,93 @@ export async function runLocal(options: LocalOptions = {}): Promise<void> {
     note(
       `lease-guard local: Data API at ${local.server.url}, database ${local.env.LEASE_GUARD_DATABASE}, table ${local.env.LEASE_GUARD_TABLE} ready. Paste the lines above into another shell; Ctrl-C here stops everything.`,
     );
-    note(`lease-guard local: ${await firstRequest}, stopping…`);
+    const watch = watchDatabase(local.database.url);
+    const outcome = await Promise.race([
+      firstRequest.then((reason) => ({ reason, lost: undefined })),
+      watch.lost.then((lost) => ({ reason: undefined, lost })),
+    ]);
+    watch.close();
+    if (outcome.lost !== undefined) {
+      note(`lease-guard local: the database ${local.database.name} went away (${outcome.lost}); stopping…`);
+      await local.stop();
+      throw new LeaseGuardError(
+        `the database ${local.database.name} went away (${outcome.lost}), so the Data API server could not answer any more; it was stopped. Run \`lease-guard local\` again.`,
+      );
+    }
+    note(`lease-guard local: ${outcome.reason}, stopping…`);
     await local.stop();
     note('lease-guard local: stopped.');
   } finally {
     dispose();
   }
+}
+
+const LOCAL_HOST = '127.0.0.1';
+
+function portTaken(port: number, cause?: unknown): LeaseGuardConfigError {
+  return new LeaseGuardConfigError(
+    `Port ${port} on ${LOCAL_HOST} is already in use: pass --port with another port, or --port 0 to pick a free one.`,
+    { cause },
+  );
+}
+
+/** Fails with the `--port` advice when something already listens on the port. */
+async function assertPortFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, host, resolve);
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portTaken(port, error);
+    throw error;
+  } finally {
+    await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
+/**
+ * Holds one idle connection to the database and resolves `lost` when the server is gone: the
+ * connection drops (a killed server closes its sockets at once) and a new one cannot be opened.
+ * A connection the server merely timed out (wait_timeout) is replaced and watched again.
+ */
+function watchDatabase(url: string): { readonly lost: Promise<string>; close(): void } {
+  let closed = false;
+  let connection: mysql.Connection | undefined;
+  let reportLost: (why: string) => void = () => undefined;
+  const lost = new Promise<string>((resolve) => {
+    reportLost = resolve;
+  });
+  async function open(): Promise<void> {
+    let next: mysql.Connection;
+    try {
+      next = await mysql.createConnection({ uri: url, connectTimeout: 5_000 });
+    } catch (error) {
+      if (!closed) reportLost((error as NodeJS.ErrnoException).code ?? String(error));
+      return;
+    }
+    if (closed) {
+      next.destroy();
+      return;
+    }
+    connection = next;
+    // The connection's 'error' (PROTOCOL_CONNECTION_LOST) or 'end': try once to reconnect.
+    let handled = false;
+    const dropped = (): void => {
+      if (handled || closed) return;
+      handled = true;
+      void open();
+    };
+    next.on('error', dropped);
+    next.on('end', dropped);
+  }
+  void open();
+  return {
+    lost,
+    close() {
+      closed = true;
+      connection?.destroy();
+    },
+  };
 }

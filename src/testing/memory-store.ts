@@ -1,6 +1,7 @@
 import type {
   ClaimRequest,
   ClaimResult,
+  ForceReleaseRequest,
   LeaseState,
   LeaseStore,
   ReleaseRequest,
@@ -9,7 +10,14 @@ import type {
 } from '../lease/lease-store.js';
 import { SkipReason } from '../lease/lease-store.js';
 import { assertJobName, assertToken, MAX_HOLDER_LENGTH } from '../lease/names.js';
-import { assertDuration, assertHolderRef, assertTick, errorText, normalizeClaim } from '../lease/validate.js';
+import {
+  assertDuration,
+  assertHolderRef,
+  assertTick,
+  errorText,
+  normalizeClaim,
+  normalizeForceRelease,
+} from '../lease/validate.js';
 
 export interface MemoryLeaseStoreOptions {
   /** The "database clock" in epoch milliseconds. Inject a fake one to step time in tests. @default Date.now */
@@ -154,9 +162,12 @@ export class MemoryLeaseStore implements LeaseStore {
     return [...this.#rows.values()].sort((a, b) => (a.job < b.job ? -1 : 1)).map((row) => this.#state(row));
   }
 
-  async forceRelease(job: string): Promise<boolean> {
-    const row = this.#rows.get(assertJobName(job));
+  async forceRelease(request: string | ForceReleaseRequest): Promise<boolean> {
+    const expected = normalizeForceRelease(request);
+    const row = this.#rows.get(expected.job);
     if (!row) return false;
+    // Keyed on what the operator saw: nothing changes when the holder or the fence did.
+    if (expected.fence !== null && (row.fence !== expected.fence || row.holder !== expected.holder)) return false;
     const now = this.#now();
     row.fence += 1;
     row.leaseUntil = Math.min(row.leaseUntil, now);

@@ -108,7 +108,8 @@ describe('lease-guard CLI', () => {
     await executor.close();
 
     const { out, code } = await cli('status', '--mysql-url', url, '--table', table, '--period', '1m');
-    expect(code).toBe(0);
+    // A job is OVERDUE: the exit code says so to a script (or a cron wrapper) too.
+    expect(code).toBe(2);
     // Cells wrap onto more lines; read a column back by joining its pieces.
     expect(column(out, 'holder', '')).toBe(third);
     expect(column(out, 'last tick done', ' ')).toMatch(
@@ -121,6 +122,7 @@ describe('lease-guard CLI', () => {
 
     const relaxed = await cli('status', '--mysql-url', url, '--table', table, '--period', '1h');
     expect(relaxed.out).not.toContain('OVERDUE');
+    expect(relaxed.code).toBe(0);
     const json = JSON.parse(
       (await cli('status', '--json', '--mysql-url', url, '--table', table, '--period', '5m')).out,
     );

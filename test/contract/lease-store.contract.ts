@@ -262,6 +262,68 @@ export function describeLeaseStoreContract(
         expect((await store.inspect(j))?.fence).toBe(claim.fence + 1);
         expect(await store.forceRelease(job('never-claimed'))).toBe(false);
       });
+
+      it('force-releases a lease keyed on the holder and fence shown while the row still has both', async () => {
+        const j = job('forced-shown');
+        const h = holder('a');
+        const claim = await store.claim({ job: j, holder: h, leaseMs: MINUTE });
+        if (!claim.acquired) throw new Error('claim lost');
+        expect(await store.forceRelease({ job: j, holder: h, fence: claim.fence })).toBe(true);
+        expect(await store.inspect(j)).toMatchObject({ holder: null, held: false, fence: claim.fence + 1 });
+        expect(await store.forceRelease({ job: job('never-claimed'), holder: null, fence: 0 })).toBe(false);
+      });
+
+      it('refuses a keyed force release when the holder shown finished and another claimed', async () => {
+        const j = job('forced-changed');
+        const a = holder('a');
+        const first = await store.claim({ job: j, holder: a, leaseMs: MINUTE });
+        if (!first.acquired) throw new Error('claim lost');
+        await store.release({ job: j, holder: a, fence: first.fence, outcome: 'success' });
+        // A finished: the row has no holder and A's fence; the operator's view of A is out of date.
+        expect(await store.forceRelease({ job: j, holder: a, fence: first.fence })).toBe(false);
+        const b = holder('b');
+        const second = await store.claim({ job: j, holder: b, leaseMs: MINUTE });
+        if (!second.acquired) throw new Error('claim lost');
+        const before = await store.inspect(j);
+        expect(await store.forceRelease({ job: j, holder: a, fence: first.fence })).toBe(false);
+        expect(await store.inspect(j)).toMatchObject({
+          holder: b,
+          held: true,
+          fence: second.fence,
+          leaseUntil: before!.leaseUntil,
+          version: before!.version,
+        });
+        expect(await store.renew({ job: j, holder: b, fence: second.fence, leaseMs: MINUTE })).toBe(true);
+      });
+
+      it('refuses a keyed force release when only the fence changed, or the lease shown free was claimed', async () => {
+        const j = job('forced-fence');
+        const h = holder('a');
+        const claim = await store.claim({ job: j, holder: h, leaseMs: MINUTE });
+        if (!claim.acquired) throw new Error('claim lost');
+        for (const fence of [claim.fence - 1, claim.fence + 1]) {
+          expect(await store.forceRelease({ job: j, holder: h, fence })).toBe(false);
+        }
+        expect(await store.inspect(j)).toMatchObject({ holder: h, held: true, fence: claim.fence });
+        await store.release({ job: j, holder: h, fence: claim.fence, outcome: 'failure' });
+        const free = await store.inspect(j);
+        const next = holder('b');
+        expect((await store.claim({ job: j, holder: next, leaseMs: MINUTE })).acquired).toBe(true);
+        expect(await store.forceRelease({ job: j, holder: null, fence: free!.fence })).toBe(false);
+        expect(await store.inspect(j)).toMatchObject({ holder: next, held: true, fence: free!.fence + 1 });
+      });
+
+      it('bumps the fence of a lease shown free (no holder) while nobody claimed it', async () => {
+        const j = job('forced-free');
+        const h = holder('a');
+        const claim = await store.claim({ job: j, holder: h, leaseMs: MINUTE });
+        if (!claim.acquired) throw new Error('claim lost');
+        await store.release({ job: j, holder: h, fence: claim.fence, outcome: 'success', minHoldMs: MINUTE });
+        // Kept by minHold: held, with no holder. Keyed on that view, the release frees it.
+        expect(await store.inspect(j)).toMatchObject({ holder: null, held: true });
+        expect(await store.forceRelease({ job: j, holder: null, fence: claim.fence })).toBe(true);
+        expect(await store.inspect(j)).toMatchObject({ holder: null, held: false, fence: claim.fence + 1 });
+      });
     });
 
     describe('once per tick', () => {
@@ -646,6 +708,7 @@ export function describeLeaseStoreContract(
         );
         await expect(store.inspect(name)).rejects.toThrow(LeaseGuardConfigError);
         await expect(store.forceRelease(name)).rejects.toThrow(LeaseGuardConfigError);
+        await expect(store.forceRelease({ job: name, holder: null, fence: 0 })).rejects.toThrow(LeaseGuardConfigError);
         expect((await store.list()).length).toBe(before);
       });
 
@@ -659,6 +722,7 @@ export function describeLeaseStoreContract(
         );
         await expect(store.claim({ job: j, holder: 'h', leaseMs: MINUTE, owner: 'us east' })).rejects.toThrow(/owner/);
         await expect(store.release({ job: j, holder: 'h', fence: 0, outcome: 'success' })).rejects.toThrow(/fence/);
+        await expect(store.forceRelease({ job: j, holder: 'h', fence: -1 })).rejects.toThrow(/fence/);
         expect(await store.inspect(j)).toBeUndefined();
       });
 
