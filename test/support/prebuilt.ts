@@ -21,6 +21,7 @@ const ENTRIES: Readonly<Record<string, string>> = {
   'src/local/throwaway-mysql.ts': 'throwaway-mysql',
   'test/faults/burst-worker.ts': 'burst-worker',
   'test/faults/frozen-sandbox.ts': 'frozen-sandbox',
+  'test/faults/managed-instances-worker.ts': 'managed-instances',
 };
 
 /**
