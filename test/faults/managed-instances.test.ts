@@ -2,7 +2,7 @@
  * The multi-concurrency harness (issue 21): a Node.js process standing in for one Lambda Managed
  * Instances execution environment (worker threads, many guarded invocations at once in each, never
  * frozen, timeouts not enforced, AWS_LAMBDA_MAX_CONCURRENCY set), both front doors, duplicates of
- * every tick, bodies that fail, succeed, or outlive their invocation's deadline under 1 s leases.
+ * every tick, bodies that fail, succeed, or outlive their invocation's deadline and their lease's first term.
  * Checked against the real database: no two bodies of a job at once, no tick completed twice,
  * no release lost (every row free and its completed mark the last tick that succeeded), and
  * nothing ever tried to end the process.

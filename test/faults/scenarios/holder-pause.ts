@@ -12,6 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { schedulerEvent } from '../../../src/fleet/events.js';
 import { Delivery, InvocationOutcome, RegisterVariant } from '../../../src/fleet/history.js';
 import type { FleetJobConfig } from '../../../src/fleet/messages.js';
+import { createSqlLeaseStore } from '../../../src/lease/sql-lease-store.js';
+import { until } from '../../support/until.js';
 import {
   type Fleet,
   fleetJob,
@@ -39,6 +41,7 @@ async function freezeHolder(
   job: FleetJobConfig,
   ticks: readonly Date[],
   timeoutMs: number,
+  leaseRunsOut = false,
 ): Promise<void> {
   const [tick, next] = ticks as [Date, Date];
   const body = { bodyMs: FREEZE_AFTER_MS + FREEZE_MS + 500, registerDelayMs: FREEZE_AFTER_MS + 200 };
@@ -56,6 +59,15 @@ async function freezeHolder(
   await sleep(FREEZE_AFTER_MS);
   const frozen = fleet.nemeses.pauseWorker(holder.pid, FREEZE_MS);
   await sleep(TAKEOVER_AFTER_MS - FREEZE_AFTER_MS);
+  if (leaseRunsOut) {
+    // The frozen holder renewed its short lease until the freeze: the takeover comes once that
+    // lease has run out on the database clock (within the freeze), not at a guessed time.
+    const inspector = createSqlLeaseStore({ executor: fleet.environment.executor, table: fleet.environment.table });
+    await until(async () => (await inspector.inspect(job.job))?.held === false, {
+      what: 'the frozen holder’s short lease to run out',
+      timeoutMs: FREEZE_MS,
+    }).catch(() => undefined);
+  }
   await fleet.supervisor.invoke({
     job: job.job,
     region: 'eu-west-1',
@@ -80,7 +92,7 @@ async function shortLease(context: ScenarioContext, notes: string[], extra: Faul
   });
   const outcome = await runFleet(context, { jobs: [fenced, unfenced], regions: TWO_REGIONS }, async (fleet) => {
     const ticks = await planTicks(context.environment, 2, 1000);
-    await Promise.all([fenced, unfenced].map((job) => freezeHolder(fleet, job, ticks, LONG_TIMEOUT_MS)));
+    await Promise.all([fenced, unfenced].map((job) => freezeHolder(fleet, job, ticks, LONG_TIMEOUT_MS, true)));
   });
   const allowed = [fenced.job, unfenced.job];
   for (const report of outcome.check.jobs) {
@@ -92,8 +104,15 @@ async function shortLease(context: ScenarioContext, notes: string[], extra: Faul
         message: 'no takeover happened while the holder was frozen',
       });
     }
-    if (report.register?.variant === RegisterVariant.FENCED && report.register.rejected === 0) {
-      extra.push({ invariant: 'not-exercised', job: report.job, message: 'the fence refused no stale write' });
+    // The stale holder's write is refused by the fence, or cut short in flight: a standard-Lambda
+    // holder that wakes to a lost lease is abandoned and its environment ended (its write may
+    // still land, refused by the fence; the corrupt count says whether anything got through).
+    if (
+      report.register?.variant === RegisterVariant.FENCED &&
+      report.register.rejected === 0 &&
+      report.register.unknown === 0
+    ) {
+      extra.push({ invariant: 'not-exercised', job: report.job, message: 'the fence met no stale write' });
     }
   }
   notes.push('short fixed lease: the takeover during the freeze is the documented limit; only fencing protects writes');

@@ -2,16 +2,27 @@
  * Issue 14, item 2: a stale holder's success still counts. Through the public middleware over
  * the real SDK and the local Data API:
  * - force release: an operator frees the lease while the body runs; the body then succeeds;
- * - expiry: a fixed lease runs out under a slow body and a retry of the same tick takes over
- *   (its body runs beside it: the overlap a too-short fixed lease allows), the retry's body fails.
+ * - expiry: on Lambda Managed Instances (never ended, so a body outlives a lost lease) the
+ *   renewals of a short lease are lost, the lease runs out under a slow body and a retry of the
+ *   same tick takes over (its body runs beside it: the overlap a lost lease allows where the
+ *   process cannot be ended), the retry's body fails.
  * Either way the first body completed the tick, so a later duplicate must be refused as done, and
  * the stale release must leave the new holder's lease alone. The control drops the stale
  * holder's tick from its release (the behaviour before issue 14): the duplicate reruns the tick.
  */
+import { LeaseStoreError, StoreErrorKind } from '../../../src/errors.js';
 import type { LeaseStore } from '../../../src/lease/lease-store.js';
 import { until } from '../../support/until.js';
 import { currentTick, delegate, EDGE_OPTIONS, edgeHandler, edgeStore, schedulerEvent } from '../edge-handler.js';
 import type { FaultViolation, Scenario, ScenarioContext, ScenarioReport } from '../scenario.js';
+
+function renewalLost(): LeaseStoreError {
+  return new LeaseStoreError('the renewal was lost on its way', {
+    kind: StoreErrorKind.TRANSIENT,
+    code: 'RenewalLost',
+    ambiguous: false,
+  });
+}
 
 /** Before issue 14: a release that is not this holder's any more changes nothing, not even the mark. */
 function staleTickDropped(store: LeaseStore): LeaseStore {
@@ -66,9 +77,18 @@ async function runStaleSuccess(context: ScenarioContext, control: boolean): Prom
       });
       let takeoverHolder: string | null = null;
       let holderAtStaleRelease: string | null | undefined;
-      const slow = edgeHandler({ job, store, ...EDGE_OPTIONS, leaseMs: 1000 }, async () => {
-        await firstMayEnd;
-      });
+      // Managed Instances (detected when the handler is made), and renewals that never land.
+      const renewalsLost = { ...delegate(store), renew: () => Promise.reject(renewalLost()) };
+      process.env.AWS_LAMBDA_MAX_CONCURRENCY = '2';
+      const slow = (() => {
+        try {
+          return edgeHandler({ job, store: renewalsLost, ...EDGE_OPTIONS, leaseMs: 1000 }, async () => {
+            await firstMayEnd;
+          });
+        } finally {
+          delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
+        }
+      })();
       const retry = edgeHandler({ job, store, ...EDGE_OPTIONS }, async (_event, ctx) => {
         takeoverHolder = ctx.lease.holder;
         releaseFirst();
