@@ -242,7 +242,7 @@ export function warnIfIsolated(
       if (missing.length > 0) {
         Annotations.of(scope).addWarningV2(
           'lease-guard:isolated-subnets',
-          `${what} runs in isolated subnets (no NAT) but the VPC has no interface endpoint for ${missing.join(', ')} in this stack: its calls will time out. Add new LeaseGuardEndpoints(this, 'Endpoints', { vpc }) (or your own endpoints, or a NAT gateway), or acknowledge this warning if the endpoints are defined elsewhere.`,
+          `${what} runs in isolated subnets (no NAT) but the VPC has no endpoint for ${missing.join(', ')} in this stack: its calls will time out. Add new LeaseGuardEndpoints(this, 'Endpoints', { vpc }) (or your own endpoints, or a NAT gateway), or acknowledge this warning if the endpoints are defined elsewhere.`,
         );
       }
       return [];

@@ -655,7 +655,7 @@ describe('GuardedSchedule: configurations that could never run fail at synth', (
     const found = warnings(false);
     expect(found).toHaveLength(1);
     expect(found[0]?.id).toBe('/Jobs/Report');
-    expect(JSON.stringify(found[0]?.entry.data)).toMatch(/no interface endpoint for rds-data, secretsmanager/);
+    expect(JSON.stringify(found[0]?.entry.data)).toMatch(/no endpoint for rds-data, secretsmanager/);
     expect(warnings(true)).toEqual([]);
   });
 });
