@@ -184,12 +184,8 @@ export function functionRole(scope: Construct, id: string, service = 'lambda.ama
  * the policy: Lambda checks the network-interface permissions when it creates a VPC function.
  */
 export function grantExecution(fn: lambda.Function, role: LeaseGuardRole, logGroup: logs.ILogGroup): void {
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [`${logGroup.logGroupArn}:*`],
-    }),
-  );
+  // The log group's ARN attribute already ends in `:*`, which covers its streams.
+  logGroup.grantWrite(role);
   if (fn.isBoundToVpc) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

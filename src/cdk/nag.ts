@@ -71,12 +71,19 @@ export function acknowledgeExecutionPolicy(
       ? ['xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions']
       : []),
   ];
+  // A log group of this app is <LogicalId.Arn> (CloudFormation's ARN ends in `:*`); an imported one
+  // is written out with its `:*`.
+  const logs = cdk.Stack.of(policy).resolve(logGroupArn) as unknown;
   acknowledge(policy, [
-    {
-      id: `AwsSolutions-IAM5[${arnWildcard(policy, logGroupArn)}]`,
-      reason:
-        "logs:CreateLogStream and logs:PutLogEvents on the function's own log group's streams, whose names Lambda chooses at run time.",
-    },
+    ...(typeof logs === 'string' && logs.includes('*')
+      ? [
+          {
+            id: `AwsSolutions-IAM5[Resource::${logs}]`,
+            reason:
+              "logs:CreateLogStream and logs:PutLogEvents on the function's own log group and its streams, whose names Lambda chooses at run time.",
+          },
+        ]
+      : []),
     ...(star.length > 0
       ? [{ id: 'AwsSolutions-IAM5[Resource::*]', reason: `Resource * only for ${star.join('; and ')}.` }]
       : []),

@@ -747,6 +747,9 @@ describe('GuardedSchedule: bundle, logs and role', () => {
     expect(actions).toEqual(
       expect.arrayContaining(['logs:PutLogEvents', 'ec2:CreateNetworkInterface', 'rds-data:ExecuteStatement']),
     );
+    // Its own log group's ARN attribute, which ends in :* and so covers the streams.
+    const logs = statements(template).find((s) => actionsOf(s).includes('logs:PutLogEvents'));
+    expect(logs?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ReportFunctionLogs/), 'Arn'] });
   });
 });
 
