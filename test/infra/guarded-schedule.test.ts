@@ -641,6 +641,17 @@ describe('GuardedSchedule: configurations that could never run fail at synth', (
     expect(() => guarded(stackIn(), { schedule: daily, scheduleOptions: window(1440) })).not.toThrow();
   });
 
+  it('warns when it cannot read the gap between ticks, and not for a one-time schedule', () => {
+    const timeWindow = scheduler.TimeWindow.flexible(Duration.minutes(15));
+    const warned = (schedule: scheduler.ScheduleExpression) => {
+      const stack = stackIn();
+      guarded(stack, { schedule, scheduleOptions: { timeWindow }, noSuccessAlarm: false });
+      return Annotations.fromStack(stack).findWarning('/Jobs/Report', Match.stringLikeRegexp('cannot read the gap'));
+    };
+    expect(warned(scheduler.ScheduleExpression.expression('cron(0 9-17/L * * ? *)'))).toHaveLength(1);
+    expect(warned(scheduler.ScheduleExpression.at(new Date('2030-01-01T00:00:00Z')))).toEqual([]);
+  });
+
   it('warns when the function runs in isolated subnets without rds-data and secretsmanager endpoints', () => {
     const warnings = (withEndpoints: boolean) => {
       const stack = stackIn();
