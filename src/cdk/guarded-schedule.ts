@@ -1,7 +1,7 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -11,9 +11,19 @@ import { DEFAULTS, LEASE_ENV, METRICS } from '../constants.js';
 import { assertJobName } from '../lease/names.js';
 import type { LeaseDatabase } from './database.js';
 import { constructError } from './errors.js';
-import { checkRuntime, createGuardedFunction, type GuardedFunctionProps } from './guarded-function.js';
+import { functionRole } from './function-options.js';
+import { checkRuntime, checkTimeout, createGuardedFunction, type GuardedFunctionProps } from './guarded-function.js';
 import { JobMonitoring, type JobMonitoringProps } from './job-monitoring.js';
-import { acknowledgeDeadLetterQueue, acknowledgeFunction, acknowledgeInvokeRole } from './nag.js';
+import {
+  acknowledgeDeadLetterQueue,
+  acknowledgeFunction,
+  acknowledgeInvokeRole,
+  acknowledgeOnFailureDestination,
+} from './nag.js';
+import { shortestTickGapMinutes } from './schedule-gap.js';
+
+/** The jobs of each stack, with the path of the GuardedSchedule that defines each. */
+const jobsByStack = new WeakMap<Stack, Map<string, string>>();
 
 /** Ticks older than this are refused by the middleware as stale, so retrying longer is wasted. */
 const STALE_AFTER = Duration.millis(DEFAULTS.maxTickAgeMs);
@@ -59,18 +69,74 @@ export interface GuardedScheduleProps extends JobMonitoringProps {
    * environment, bundling (e.g. `bundleAwsSDK: false`), log group. Environment names starting with
    * `LEASE_GUARD_` are set by this construct and refused here.
    *
-   * @default - Node.js 22, ARM64, 256 MB, 1 minute, ESM bundle with the AWS SDK, logs kept a month
+   * The timeout must be at least 8 seconds (`MIN_TIMEOUT`): the guard needs a claim attempt and
+   * its release reserve before the deadline.
+   *
+   * @default - Node.js 22, ARM64, 256 MB, 1 minute, ESM bundle with the AWS SDK and no source map,
+   * logs kept a month, its own role with one customer-managed policy
    */
   readonly functionProps?: GuardedFunctionProps;
 
   /**
-   * A function you already defined, to guard instead of creating one. It gets the `LEASE_GUARD_*`
-   * environment, access to the lease table, the asynchronous-invoke settings and the schedule;
-   * it must not have an asynchronous-invoke configuration of its own.
+   * Whether the new function's bundle carries a source map and runs with
+   * `NODE_OPTIONS=--enable-source-maps`: stack traces then point into your sources, at the cost of a
+   * larger asset (the map is often bigger than the bundle) and slower cold starts.
+   *
+   * @default false
+   */
+  readonly sourceMap?: boolean;
+
+  /**
+   * What happens to the log group this construct creates for the new function when it leaves the
+   * stack. With `functionProps.logGroup`, set it on your log group instead.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * The KMS key that encrypts the log group this construct creates for the new function; its key
+   * policy gets a statement letting CloudWatch Logs use it for that log group.
+   *
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * A function you already defined, to guard instead of creating one. It gets access to the lease
+   * table, the asynchronous-invoke settings and the schedule; it must not have an
+   * asynchronous-invoke configuration of its own.
+   *
+   * A `lambda.Function` defined in this app also gets the `LEASE_GUARD_*` environment, and its
+   * runtime (Node.js 20+) and timeout (at least 8 seconds; Lambda's default is 3) are checked. An
+   * imported function (`Function.fromFunctionArn`, `fromFunctionAttributes`, an alias) cannot be
+   * changed here: it must set the variables in `environment` itself (synthesis warns), and it must
+   * be imported with its role, which gets the grants (`fromFunctionAttributes({ functionArn, role,
+   * sameEnvironment: true })`).
    *
    * @default - none; give `entry` instead
    */
-  readonly lambdaFunction?: lambda.Function;
+  readonly lambdaFunction?: lambda.IFunction;
+
+  /**
+   * Run the new function (or `lambdaFunction`, when defined in this app) on Lambda Managed Instances:
+   * the capacity provider's EC2 instances, many invocations at once per execution environment. The
+   * function must run Node.js 22 or later; the network is the capacity provider's (its subnets and
+   * security groups), not `functionProps.vpc`. The middleware detects the model from
+   * `AWS_LAMBDA_MAX_CONCURRENCY`, which Lambda sets.
+   *
+   * @default - Lambda's default compute
+   */
+  readonly capacityProvider?: lambda.ICapacityProvider;
+
+  /**
+   * The function's settings on the capacity provider, passed through: `perExecutionEnvironmentMaxConcurrency`
+   * (1 to 1600), `executionEnvironmentMemoryGiBPerVCpu`, `publishToLatestPublished`,
+   * `latestPublishedScalingConfig`. Only with `capacityProvider`.
+   *
+   * @default - Lambda's defaults (Node.js: 64 concurrent invocations per vCPU)
+   */
+  readonly capacityProviderOptions?: lambda.CapacityProviderFunctionOptions;
 
   /**
    * More fields for the event. `scheduledTime` is always `<aws.scheduler.scheduled-time>`, the tick
@@ -132,7 +198,12 @@ export interface GuardedScheduleProps extends JobMonitoringProps {
  */
 export class GuardedSchedule extends Construct {
   readonly job: string;
-  readonly lambdaFunction: lambda.Function;
+  readonly lambdaFunction: lambda.IFunction;
+  /**
+   * The `LEASE_GUARD_*` variables the function runs with: set on a function this construct made or
+   * you defined in this app; an imported function must set them itself.
+   */
+  readonly environment: Readonly<Record<string, string>>;
   readonly schedule: scheduler.Schedule;
   /** Ticks Scheduler could not deliver, and invocations that failed after Lambda's retries. */
   readonly deadLetterQueue: sqs.IQueue;
@@ -149,9 +220,11 @@ export class GuardedSchedule extends Construct {
     } catch (error) {
       throw constructError(this, (error as Error).message);
     }
+    this.claimJobName();
     props.database.check(this);
     this.node.addValidation({ validate: () => props.database.dataApiErrors() });
     const delivery = resolveDelivery(this, props);
+    checkTimeWindow(this, props);
 
     const reserved = Object.keys(props.functionProps?.environment ?? {}).filter((name) =>
       name.startsWith('LEASE_GUARD_'),
@@ -168,8 +241,13 @@ export class GuardedSchedule extends Construct {
       [LEASE_ENV.JOB]: this.job,
       [LEASE_ENV.REQUIRE_TICK]: 'true',
     };
+    this.environment = environment;
     this.lambdaFunction = this.resolveFunction(props, environment);
     props.database.grantLeaseAccess(this.lambdaFunction);
+    if (props.capacityProvider) this.useCapacityProvider(props.capacityProvider, props.capacityProviderOptions);
+    else if (props.capacityProviderOptions) {
+      throw constructError(this, 'capacityProviderOptions applies only with capacityProvider; give both or neither.');
+    }
 
     if (props.deadLetterQueue) {
       this.deadLetterQueue = props.deadLetterQueue;
@@ -189,6 +267,7 @@ export class GuardedSchedule extends Construct {
         maxEventAge: delivery.functionMaxEventAge,
         onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       });
+      if (this.lambdaFunction instanceof lambda.Function) acknowledgeOnFailureDestination(this.lambdaFunction);
     } catch (error) {
       throw constructError(
         this,
@@ -197,9 +276,7 @@ export class GuardedSchedule extends Construct {
     }
     // Its own role rather than the stack's shared one, so its permissions and their cdk-nag
     // acknowledgement stay with this construct.
-    const role = new iam.Role(this, 'SchedulerRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-    });
+    const role = functionRole(this, 'SchedulerRole', 'scheduler.amazonaws.com');
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `lease-guard job ${this.job}`,
       ...props.scheduleOptions,
@@ -226,7 +303,22 @@ export class GuardedSchedule extends Construct {
     });
   }
 
-  private resolveFunction(props: GuardedScheduleProps, environment: Record<string, string>): lambda.Function {
+  /** One job name per stack: two schedules of one job would share its lease row, alarms and metrics. */
+  private claimJobName(): void {
+    const stack = Stack.of(this);
+    const jobs = jobsByStack.get(stack) ?? new Map<string, string>();
+    jobsByStack.set(stack, jobs);
+    const other = jobs.get(this.job);
+    if (other !== undefined) {
+      throw constructError(
+        this,
+        `the job ${this.job} is already defined by ${other} in this stack: two schedules of one job share one lease row and one set of metrics, so only one of them would run each tick. Give each job its own name, or deploy the same job in another region's stack.`,
+      );
+    }
+    jobs.set(this.job, this.node.path);
+  }
+
+  private resolveFunction(props: GuardedScheduleProps, environment: Record<string, string>): lambda.IFunction {
     if ((props.entry === undefined) === (props.lambdaFunction === undefined)) {
       throw constructError(
         this,
@@ -240,17 +332,90 @@ export class GuardedSchedule extends Construct {
           'functionProps applies only to a function made from entry; configure lambdaFunction where you define it.',
         );
       }
-      checkRuntime(this, props.lambdaFunction.runtime);
-      for (const [name, value] of Object.entries(environment)) props.lambdaFunction.addEnvironment(name, value);
-      return props.lambdaFunction;
+      if (props.sourceMap !== undefined || props.logRemovalPolicy || props.logEncryptionKey) {
+        throw constructError(
+          this,
+          'sourceMap, logRemovalPolicy and logEncryptionKey apply only to a function made from entry; configure lambdaFunction where you define it.',
+        );
+      }
+      const fn = props.lambdaFunction;
+      if (fn instanceof lambda.Function) {
+        checkRuntime(this, fn.runtime);
+        // Lambda's own default is 3 seconds.
+        checkTimeout(this, fn.timeout ?? Duration.seconds(3), 'the timeout of lambdaFunction');
+        for (const [name, value] of Object.entries(environment)) fn.addEnvironment(name, value);
+      } else {
+        Annotations.of(this).addWarningV2(
+          'lease-guard:imported-function',
+          `lambdaFunction is not a lambda.Function defined in this app, so GuardedSchedule cannot set its environment or check its runtime and timeout: the function must set ${Object.keys(environment).join(', ')} itself (values in GuardedSchedule.environment), run Node.js 20 or later, and have a timeout of at least 8 seconds.`,
+        );
+        if (!fn.role) {
+          throw constructError(
+            this,
+            'lambdaFunction was imported without its role, which needs the lease table grant (rds-data:ExecuteStatement, read on the secret) and sqs:SendMessage on the dead-letter queue: import it with lambda.Function.fromFunctionAttributes(scope, id, { functionArn, role, sameEnvironment: true }).',
+          );
+        }
+      }
+      return fn;
     }
     const fn = createGuardedFunction(this, 'Function', props.entry as string, props.functionProps ?? {}, {
       environment,
       description: `lease-guard job ${this.job}`,
+      sourceMap: props.sourceMap ?? false,
+      logRemovalPolicy: props.logRemovalPolicy,
+      logEncryptionKey: props.logEncryptionKey,
     });
     // Only for the function made here: a function you pass in keeps its own findings.
     acknowledgeFunction(fn, { runtimeChosenByUser: props.functionProps?.runtime !== undefined });
     return fn;
+  }
+
+  /**
+   * Puts the function on a Lambda Managed Instances capacity provider, with its settings there. An
+   * imported provider gets the same CloudFormation properties `CapacityProvider.addFunction` writes.
+   */
+  private useCapacityProvider(
+    provider: lambda.ICapacityProvider,
+    options: lambda.CapacityProviderFunctionOptions | undefined,
+  ): void {
+    const fn = this.lambdaFunction;
+    if (!(fn instanceof lambda.Function)) {
+      throw constructError(
+        this,
+        'capacityProvider needs a function defined in this app (entry, or a lambda.Function); put an imported function on the capacity provider where it is defined.',
+      );
+    }
+    const major = checkRuntime(this, fn.runtime);
+    if (major !== undefined && major < 22) {
+      throw constructError(
+        this,
+        `capacityProvider needs Node.js 22 or later (what Lambda Managed Instances runs), got ${fn.runtime.name}; use lambda.Runtime.NODEJS_22_X or NODEJS_24_X.`,
+      );
+    }
+    const concurrency = options?.perExecutionEnvironmentMaxConcurrency;
+    if (concurrency !== undefined && !Token.isUnresolved(concurrency)) {
+      checkInteger(this, 'perExecutionEnvironmentMaxConcurrency', concurrency, 1, 1600, 'Lambda allows 1 to 1600');
+    }
+    if (provider instanceof lambda.CapacityProvider) {
+      provider.addFunction(fn, options);
+      return;
+    }
+    const cfn = fn.node.defaultChild as lambda.CfnFunction;
+    cfn.publishToLatestPublished = options?.publishToLatestPublished;
+    cfn.capacityProviderConfig = {
+      lambdaManagedInstancesCapacityProviderConfig: {
+        capacityProviderArn: provider.capacityProviderArn,
+        perExecutionEnvironmentMaxConcurrency: concurrency,
+        executionEnvironmentMemoryGiBPerVCpu: options?.executionEnvironmentMemoryGiBPerVCpu,
+      },
+    };
+    const scaling = options?.latestPublishedScalingConfig;
+    if (scaling) {
+      cfn.functionScalingConfig = {
+        minExecutionEnvironments: scaling.minExecutionEnvironments,
+        maxExecutionEnvironments: scaling.maxExecutionEnvironments,
+      };
+    }
   }
 
   /** A metric the middleware emits for this job, in this region (names in `METRICS`). */
@@ -334,6 +499,33 @@ function resolveDelivery(scope: Construct, props: GuardedScheduleProps): Deliver
     );
   }
   return { retryAttempts, maxEventAge, functionRetryAttempts, functionMaxEventAge, input };
+}
+
+/**
+ * A flexible time window lets Scheduler invoke each tick any time within it; longer than the
+ * shortest gap between ticks, a later tick may arrive first, complete, and make the earlier one a
+ * `tick-done` skip: that tick never runs.
+ */
+function checkTimeWindow(scope: Construct, props: GuardedScheduleProps): void {
+  const window = props.scheduleOptions?.timeWindow?.maxWindow;
+  if (!window || Token.isUnresolved(window.toMinutes({ integral: false }))) return;
+  const gap = shortestTickGapMinutes(props.schedule.expressionString);
+  const minutes = window.toMinutes({ integral: false });
+  if (gap === undefined) {
+    if (!props.schedule.expressionString.startsWith('at(')) {
+      Annotations.of(scope).addWarningV2(
+        'lease-guard:time-window-unchecked',
+        `cannot read the gap between the ticks of ${props.schedule.expressionString}: make sure the flexible time window (${window.toHumanString()}) is shorter than it, or ticks may arrive out of order and an earlier one be skipped as done.`,
+      );
+    }
+    return;
+  }
+  if (minutes > gap) {
+    throw constructError(
+      scope,
+      `the flexible time window (${window.toHumanString()}) is longer than the shortest gap between ticks of ${props.schedule.expressionString} (${Duration.minutes(gap).toHumanString()}): a later tick could be invoked before an earlier one, complete it, and make the earlier tick a tick-done skip that never runs. Use a window of at most ${Duration.minutes(gap).toHumanString()}.`,
+    );
+  }
 }
 
 function checkInteger(scope: Construct, option: string, value: number, min: number, max: number, rule: string): void {

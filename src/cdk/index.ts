@@ -8,7 +8,12 @@ export {
   type LeaseDatabaseArns,
   type LeaseDatabaseOptions,
 } from './database.js';
-export type { GuardedFunctionProps } from './guarded-function.js';
+export {
+  LeaseGuardEndpoints,
+  type LeaseGuardEndpointsProps,
+  type LeaseGuardFunctionOptions,
+} from './function-options.js';
+export { type GuardedFunctionProps, MIN_TIMEOUT } from './guarded-function.js';
 export {
   GuardedSchedule,
   type GuardedScheduleOptions,

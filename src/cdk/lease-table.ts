@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CustomResource, Duration, Fn, Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -11,9 +12,22 @@ import { leaseUserGrantSql, MAX_USER_NAME_LENGTH } from '../lease/grants.js';
 import { createTableSql } from '../lease/schema.js';
 import { LeaseDatabase } from './database.js';
 import { constructError } from './errors.js';
-import { HANDLER_RUNTIME, handlerCode } from './handler-code.js';
+import {
+  configureProviderFunction,
+  createHandlerFunction,
+  DATA_API_SERVICES,
+  type LeaseGuardFunctionOptions,
+  providerOptions,
+  warnIfIsolated,
+} from './function-options.js';
+import { handlerCode } from './handler-code.js';
 import { literalIdentifier } from './literal-identifier.js';
-import { acknowledgeFunction, acknowledgeLeaseUserSecret, acknowledgeProvider } from './nag.js';
+import {
+  acknowledgeFunction,
+  acknowledgeLeaseUserSecret,
+  acknowledgeProvider,
+  acknowledgeSynchronousFunction,
+} from './nag.js';
 
 export interface LeaseTableProps {
   /** The Aurora MySQL cluster, with the Data API enabled (`enableDataApi: true`). */
@@ -46,6 +60,15 @@ export interface LeaseTableProps {
   readonly leaseUserName?: string;
 
   /**
+   * The customer-managed KMS key that encrypts the lease user's secret. Functions given
+   * `leaseDatabase` get `kms:Decrypt` on it through Secrets Manager. Replicas
+   * (`userSecretReplicaRegions`) use the AWS managed key of their region.
+   *
+   * @default - the AWS managed key `aws/secretsmanager`
+   */
+  readonly userSecretEncryptionKey?: kms.IKey;
+
+  /**
    * Regions to replicate the lease user's secret to: the secondary regions of an Aurora Global
    * Database, since the Data API on a secondary cluster reads credentials from its own region. The
    * replica's ARN is the secret's with the region changed (`userSecretArnIn`).
@@ -55,11 +78,33 @@ export interface LeaseTableProps {
   readonly userSecretReplicaRegions?: readonly string[];
 
   /**
-   * How long the migration function's logs are kept.
+   * How long the migration function's logs are kept. Same as `functionOptions.logRetention`.
    *
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The migration function's and the custom resource framework function's settings: VPC, subnets
+   * and security groups, tracing, runtime, reserved concurrency, dead-letter queue, environment key,
+   * and their log groups' retention, key and removal policy. In subnets without NAT both functions
+   * need VPC endpoints: `new LeaseGuardEndpoints(this, 'Endpoints', { vpc, forLeaseTable: true })`.
+   *
+   * @default - Node.js 22, no VPC, no tracing, logs kept a month and retained
+   */
+  readonly functionOptions?: LeaseGuardFunctionOptions;
+
+  /**
+   * The AWS Parameters and Secrets Lambda Extension layer the migration reads the lease user's
+   * secret through (on localhost, with the function's own permissions, so the bundle carries no
+   * Secrets Manager client). AWS publishes it in an AWS-owned account in each region;
+   * `ParamsAndSecretsLayerVersion.fromVersion` looks that ARN up in aws-cdk-lib's table. Give
+   * `ParamsAndSecretsLayerVersion.fromVersionArn(arn)` for a region or partition the table lacks, or
+   * for a copy of the layer in your own account. Only used with `createLeaseUser`.
+   *
+   * @default lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103)
+   */
+  readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
 }
 
 /**
@@ -107,40 +152,59 @@ export class LeaseTable extends Construct {
       this.userSecret = new rds.DatabaseSecret(this, 'UserSecret', {
         username,
         masterSecret: adminSecret,
+        encryptionKey: props.userSecretEncryptionKey,
         replicaRegions: props.userSecretReplicaRegions?.map((region) => ({ region })),
       });
       acknowledgeLeaseUserSecret(this.userSecret);
     }
 
-    this.migrateFunction = new lambda.Function(this, 'MigrateFunction', {
-      ...handlerCode('migrate'),
-      runtime: HANDLER_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      // Long enough for a paused Serverless v2 cluster to resume (~15–30 s) and a few DDL statements.
-      timeout: Duration.minutes(5),
-      description: `lease-guard: creates or upgrades ${this.databaseName}.${this.tableName}`,
-      logGroup: new logs.LogGroup(this, 'MigrateLogs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      }),
-      // Serves the user's secret on localhost, so the function needs no Secrets Manager client.
-      ...(this.userSecret
-        ? {
-            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103),
-          }
-        : {}),
-    });
+    if (props.logRetention !== undefined && props.functionOptions?.logRetention !== undefined) {
+      throw constructError(this, 'give logRetention or functionOptions.logRetention, not both.');
+    }
+    const options: LeaseGuardFunctionOptions = {
+      ...props.functionOptions,
+      logRetention: props.functionOptions?.logRetention ?? props.logRetention,
+    };
+    const migrate = createHandlerFunction(
+      this,
+      'MigrateFunction',
+      options,
+      {
+        ...handlerCode('migrate'),
+        // Long enough for a paused Serverless v2 cluster to resume (~15–30 s) and a few DDL statements.
+        timeout: Duration.minutes(5),
+        description: `lease-guard: creates or upgrades ${this.databaseName}.${this.tableName}`,
+        // Serves the user's secret on localhost, so the function needs no Secrets Manager client.
+        ...(this.userSecret
+          ? {
+              paramsAndSecrets:
+                props.paramsAndSecrets ??
+                lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103),
+            }
+          : {}),
+      },
+      'MigrateLogs',
+    );
+    this.migrateFunction = migrate.fn;
     admin.grantLeaseAccess(this.migrateFunction);
     this.userSecret?.grantRead(this.migrateFunction);
-    acknowledgeFunction(this.migrateFunction, { runtimeChosenByUser: false });
+    acknowledgeFunction(this.migrateFunction, { runtimeChosenByUser: options.runtime !== undefined });
+    acknowledgeSynchronousFunction(this.migrateFunction);
+    warnIfIsolated(this, 'The migration function', options.vpc, options.vpcSubnets, DATA_API_SERVICES);
 
+    const framework = providerOptions(this, options);
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.migrateFunction,
-      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      }),
+      frameworkOnEventRole: framework.role,
+      logGroup: framework.logGroup,
+      vpc: framework.vpc,
+      vpcSubnets: framework.vpcSubnets,
+      securityGroups: framework.securityGroups,
+      providerFunctionEnvEncryption: framework.providerFunctionEnvEncryption,
     });
-    acknowledgeProvider(provider, this.migrateFunction);
+    configureProviderFunction(provider, framework.role, framework.logGroup, options);
+    acknowledgeProvider(provider, framework.role, this.migrateFunction);
+    warnIfIsolated(this, "The custom resource framework's function", options.vpc, options.vpcSubnets, ['lambda', 's3']);
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::LeaseGuardTable',

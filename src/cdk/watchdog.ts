@@ -1,8 +1,8 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
@@ -10,8 +10,15 @@ import { METRICS } from '../constants.js';
 import { assertJobName } from '../lease/names.js';
 import type { LeaseDatabase } from './database.js';
 import { constructError } from './errors.js';
-import { HANDLER_RUNTIME, handlerCode } from './handler-code.js';
-import { acknowledgeFunction, acknowledgeInvokeRole } from './nag.js';
+import {
+  createHandlerFunction,
+  DATA_API_SERVICES,
+  functionRole,
+  type LeaseGuardFunctionOptions,
+  warnIfIsolated,
+} from './function-options.js';
+import { handlerCode } from './handler-code.js';
+import { acknowledgeFunction, acknowledgeInvokeRole, acknowledgeOnFailureDestination } from './nag.js';
 
 export interface LeaseWatchdogProps {
   /** The lease table to watch; deploy the watchdog in the database's region. */
@@ -31,8 +38,18 @@ export interface LeaseWatchdogProps {
    */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
 
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /** Same as `functionOptions.logRetention`. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The watchdog function's settings: VPC, subnets and security groups, tracing, runtime, reserved
+   * concurrency, dead-letter queue (also the destination of scheduled runs that failed), environment
+   * key, and its log group's retention, key and removal policy. In subnets without NAT it needs VPC
+   * endpoints: `new LeaseGuardEndpoints(this, 'Endpoints', { vpc })`.
+   *
+   * @default - Node.js 22, no VPC, no tracing, logs kept a month and retained
+   */
+  readonly functionOptions?: LeaseGuardFunctionOptions;
 }
 
 export interface WatchJobOptions {
@@ -72,21 +89,29 @@ export class LeaseWatchdog extends Construct {
     }
     this.alarmActions = props.alarmActions ?? [];
 
-    this.lambdaFunction = new lambda.Function(this, 'Function', {
-      ...handlerCode('watchdog'),
-      runtime: HANDLER_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-      description: 'lease-guard watchdog: publishes each job’s time since its last completed tick',
-      environment: props.database.environment(this),
-      logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
-    });
+    if (props.logRetention !== undefined && props.functionOptions?.logRetention !== undefined) {
+      throw constructError(this, 'give logRetention or functionOptions.logRetention, not both.');
+    }
+    const options: LeaseGuardFunctionOptions = {
+      ...props.functionOptions,
+      logRetention: props.functionOptions?.logRetention ?? props.logRetention,
+    };
+    this.lambdaFunction = createHandlerFunction(
+      this,
+      'Function',
+      options,
+      {
+        ...handlerCode('watchdog'),
+        timeout: Duration.minutes(1),
+        description: 'lease-guard watchdog: publishes each job’s time since its last completed tick',
+        environment: props.database.environment(this),
+      },
+      'Logs',
+    ).fn;
+    warnIfIsolated(this, 'The watchdog function', options.vpc, options.vpcSubnets, DATA_API_SERVICES);
     props.database.grantLeaseAccess(this.lambdaFunction);
-    acknowledgeFunction(this.lambdaFunction, { runtimeChosenByUser: false });
-    const role = new iam.Role(this, 'SchedulerRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-    });
+    acknowledgeFunction(this.lambdaFunction, { runtimeChosenByUser: options.runtime !== undefined });
+    const role = functionRole(this, 'SchedulerRole', 'scheduler.amazonaws.com');
     new scheduler.Schedule(this, 'Schedule', {
       description: 'lease-guard watchdog',
       schedule: scheduler.ScheduleExpression.rate(this.interval),
@@ -94,7 +119,11 @@ export class LeaseWatchdog extends Construct {
       target: new targets.LambdaInvoke(this.lambdaFunction, { retryAttempts: 0, role }),
     });
     acknowledgeInvokeRole(role, this.lambdaFunction);
-    this.lambdaFunction.configureAsyncInvoke({ retryAttempts: 0 });
+    this.lambdaFunction.configureAsyncInvoke({
+      retryAttempts: 0,
+      ...(options.deadLetterQueue ? { onFailure: new destinations.SqsDestination(options.deadLetterQueue) } : {}),
+    });
+    if (options.deadLetterQueue) acknowledgeOnFailureDestination(this.lambdaFunction);
 
     const period = Duration.minutes(Math.max(minutes, 5) * 3);
     this.watchdogAlarm = new cloudwatch.Alarm(this, 'WatchdogAlarm', {

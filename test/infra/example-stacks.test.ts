@@ -287,8 +287,11 @@ describe('example stacks', { timeout: 180_000 }, () => {
     const evaluateIn = deployed([database, secondary, home, away]);
     const userSecret = leaseUserSecretId(database);
     for (const stack of [home, away]) {
-      const statements = Object.values(templateOf(stack).findResources('AWS::IAM::Policy')).flatMap(
-        (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      // Function roles hold one customer-managed policy; other roles keep CDK's inline default policy.
+      const statements = ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].flatMap((type) =>
+        Object.values(templateOf(stack).findResources(type)).flatMap(
+          (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+        ),
       );
       const resourcesOf = (action: string) => [
         ...new Set(

@@ -63,8 +63,11 @@ describe('GuardedSchedule on a global database', () => {
   it('grants the Data API on both clusters and read on both secrets, nothing wider', () => {
     const stack = stackIn('eu-west-1');
     guarded(stack, globalDatabase());
-    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
-      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    // Function roles hold one customer-managed policy; other roles keep CDK's inline default policy.
+    const statements = ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].flatMap((type) =>
+      Object.values(Template.fromStack(stack).findResources(type)).flatMap(
+        (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      ),
     );
     const resourcesOf = (action: string) =>
       statements

@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Duration, Stack, TimeZone } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,7 +16,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { GuardedSchedule, type GuardedScheduleProps, LeaseDatabase } from '../../src/cdk/index.js';
+import { GuardedSchedule, type GuardedScheduleProps, LeaseDatabase, LeaseGuardEndpoints } from '../../src/cdk/index.js';
 import { METRICS } from '../../src/constants.js';
 import { auroraCluster } from './aurora-cluster.js';
 import { templateApp } from './template-app.js';
@@ -47,8 +48,8 @@ function guarded(stack: Stack, props: Partial<GuardedScheduleProps> = {}): Guard
 }
 
 function statements(template: Template): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) => policy.Properties.PolicyDocument.Statement,
+  return ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].flatMap((type) =>
+    Object.values(template.findResources(type)).flatMap((policy) => policy.Properties.PolicyDocument.Statement),
   );
 }
 
@@ -71,7 +72,6 @@ describe('GuardedSchedule: the function', { timeout: 180_000 }, () => {
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Architectures: ['arm64'] });
     expect(fn).toMatchObject({ MemorySize: 256, Timeout: 60 });
     expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       LEASE_GUARD_RESOURCE_ARN: expect.anything(),
       LEASE_GUARD_SECRET_ARN: { Ref: expect.stringMatching(/^LeaseUser/) },
       LEASE_GUARD_DATABASE: 'app',
@@ -139,6 +139,7 @@ describe('GuardedSchedule: the function', { timeout: 180_000 }, () => {
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
       code: lambda.Code.fromInline('export const handler = async () => {};'),
+      timeout: Duration.seconds(30),
       environment: { OWN: 'yes' },
     });
     const job = guarded(stack, { lambdaFunction: mine });
@@ -583,5 +584,257 @@ function inline(stack: Stack): lambda.Function {
     runtime: lambda.Runtime.NODEJS_22_X,
     handler: 'index.handler',
     code: lambda.Code.fromInline('export const handler = async () => {};'),
+    timeout: Duration.minutes(1),
   });
 }
+
+describe('GuardedSchedule: configurations that could never run fail at synth', () => {
+  it('fails on a timeout too short for a claim attempt and the release reserve, also on a function you pass', () => {
+    expect(() => guarded(stackIn(), { functionProps: { timeout: Duration.seconds(5) } })).toThrow(
+      /^Jobs\/Report: timeout must be at least 8 seconds, got 5 seconds: the guard keeps 2250 ms before the deadline/,
+    );
+    const stack = stackIn();
+    const threeSeconds = new lambda.Function(stack, 'Default', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('export const handler = async () => {};'),
+    });
+    expect(() => guarded(stack, { lambdaFunction: threeSeconds })).toThrow(
+      /the timeout of lambdaFunction must be at least 8 seconds, got 3 seconds/,
+    );
+    expect(() => guarded(stackIn(), { functionProps: { timeout: Duration.seconds(8) } })).not.toThrow();
+  });
+
+  it('fails on the same job twice in one stack, and allows it in stacks of other regions', () => {
+    const stack = stackIn();
+    const database = sameRegion(stack);
+    guarded(stack, { database });
+    expect(
+      () =>
+        new GuardedSchedule(stack, 'ReportAgain', {
+          job: 'nightly-report',
+          database,
+          entry: ENTRY,
+          schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
+        }),
+    ).toThrow(/^Jobs\/ReportAgain: the job nightly-report is already defined by Jobs\/Report in this stack/);
+    const app = templateApp();
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const regional = new Stack(app, `Jobs-${region}`, { env: { region } });
+      const database = LeaseDatabase.fromArns({ clusterArn: CLUSTER_ARN, secretArn: SECRET_ARN, databaseName: 'app' });
+      expect(() => guarded(regional, { database })).not.toThrow();
+    }
+  });
+
+  it('fails on a flexible time window longer than the gap between ticks: ticks could arrive out of order', () => {
+    const window = (minutes: number) => ({ timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(minutes)) });
+    expect(() => guarded(stackIn(), { scheduleOptions: window(10) })).toThrow(
+      /the flexible time window \(10 minutes\) is longer than the shortest gap between ticks of rate\(5 minutes\) \(5 minutes\)/,
+    );
+    expect(() => guarded(stackIn(), { scheduleOptions: window(5) })).not.toThrow();
+    // Twice an hour, at :00 and :20: the shortest gap is 20 minutes.
+    const cron = scheduler.ScheduleExpression.cron({ minute: '0,20' });
+    expect(() => guarded(stackIn(), { schedule: cron, scheduleOptions: window(30) })).toThrow(/\(20 minutes\)/);
+    expect(() => guarded(stackIn(), { schedule: cron, scheduleOptions: window(20) })).not.toThrow();
+    // Once a day: any window Scheduler allows (at most a day) is shorter.
+    const daily = scheduler.ScheduleExpression.cron({ minute: '0', hour: '2' });
+    expect(() => guarded(stackIn(), { schedule: daily, scheduleOptions: window(1440) })).not.toThrow();
+  });
+
+  it('warns when it cannot read the gap between ticks, and not for a one-time schedule', () => {
+    const timeWindow = scheduler.TimeWindow.flexible(Duration.minutes(15));
+    const warned = (schedule: scheduler.ScheduleExpression) => {
+      const stack = stackIn();
+      guarded(stack, { schedule, scheduleOptions: { timeWindow }, noSuccessAlarm: false });
+      return Annotations.fromStack(stack).findWarning('/Jobs/Report', Match.stringLikeRegexp('cannot read the gap'));
+    };
+    expect(warned(scheduler.ScheduleExpression.expression('cron(0 9-17/L * * ? *)'))).toHaveLength(1);
+    expect(warned(scheduler.ScheduleExpression.at(new Date('2030-01-01T00:00:00Z')))).toEqual([]);
+  });
+
+  it('warns when the function runs in isolated subnets without rds-data and secretsmanager endpoints', () => {
+    const warnings = (withEndpoints: boolean) => {
+      const stack = stackIn();
+      const vpc = new ec2.Vpc(stack, 'AppVpc', {
+        natGateways: 0,
+        subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+      });
+      if (withEndpoints) new LeaseGuardEndpoints(stack, 'Endpoints', { vpc });
+      guarded(stack, { functionProps: { vpc } });
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('isolated subnets'));
+    };
+    const found = warnings(false);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.id).toBe('/Jobs/Report');
+    expect(JSON.stringify(found[0]?.entry.data)).toMatch(/no endpoint for rds-data, secretsmanager/);
+    expect(warnings(true)).toEqual([]);
+  });
+});
+
+describe('GuardedSchedule: an imported function', () => {
+  const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:report';
+
+  it('is granted, scheduled and alarmed; its environment is the warning and GuardedSchedule.environment', () => {
+    const stack = stackIn();
+    const role = iam.Role.fromRoleArn(stack, 'ReportRole', 'arn:aws:iam::123456789012:role/report');
+    const fn = lambda.Function.fromFunctionAttributes(stack, 'Imported', {
+      functionArn: ARN,
+      role,
+      sameEnvironment: true,
+    });
+    const job = guarded(stack, { lambdaFunction: fn });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { Target: Match.objectLike({ Arn: ARN }) });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: 'report' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: 'report' }],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: ['report'],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'rds-data:ExecuteStatement' })]),
+      },
+    });
+    expect(job.environment).toMatchObject({ LEASE_GUARD_JOB: 'nightly-report', LEASE_GUARD_REQUIRE_TICK: 'true' });
+    const warnings = Annotations.fromStack(stack).findWarning('/Jobs/Report', Match.stringLikeRegexp('.*'));
+    expect(warnings.map((w) => JSON.stringify(w.entry.data))).toEqual([
+      expect.stringMatching(/must set LEASE_GUARD_RESOURCE_ARN, .*LEASE_GUARD_JOB, LEASE_GUARD_REQUIRE_TICK itself/),
+    ]);
+  });
+
+  it('fails without its role, which the grants need, and says how to import it', () => {
+    const stack = stackIn();
+    const fn = lambda.Function.fromFunctionArn(stack, 'Imported', ARN);
+    expect(() => guarded(stack, { lambdaFunction: fn })).toThrow(
+      /^Jobs\/Report: lambdaFunction was imported without its role.*fromFunctionAttributes\(scope, id, \{ functionArn, role, sameEnvironment: true \}\)/,
+    );
+  });
+});
+
+describe('GuardedSchedule: bundle, logs and role', () => {
+  it('ships no source map and no --enable-source-maps unless sourceMap is set', () => {
+    const variables = (stack: Stack) =>
+      (onlyFunction(Template.fromStack(stack)).Environment as { Variables: Record<string, unknown> }).Variables;
+    const plain = stackIn();
+    guarded(plain);
+    expect(variables(plain).NODE_OPTIONS).toBeUndefined();
+    const mapped = stackIn();
+    guarded(mapped, { sourceMap: true });
+    expect(variables(mapped).NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it('retains its log group unless told, and encrypts it with your key', () => {
+    const kept = stackIn();
+    guarded(kept);
+    Template.fromStack(kept).hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain' });
+    const stack = stackIn();
+    const key = new kms.Key(stack, 'Key');
+    guarded(stack, { logRemovalPolicy: RemovalPolicy.DESTROY, logEncryptionKey: key });
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'Delete',
+      Properties: { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'logs.us-east-1.amazonaws.com' }, Action: Match.anyValue() }),
+        ]),
+      },
+    });
+  });
+
+  it('runs as its own role with one customer-managed policy: no AWS managed policy, no inline policy', () => {
+    const stack = stackIn();
+    const vpc = new ec2.Vpc(stack, 'AppVpc', { natGateways: 0 });
+    guarded(stack, { functionProps: { vpc } });
+    const template = Template.fromStack(stack);
+    const roles = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(roles.every((role) => role.Properties.ManagedPolicyArns === undefined)).toBe(true);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    const actions = statements(template).flatMap(actionsOf);
+    expect(actions).toEqual(
+      expect.arrayContaining(['logs:PutLogEvents', 'ec2:CreateNetworkInterface', 'rds-data:ExecuteStatement']),
+    );
+    // Its own log group's ARN attribute, which ends in :* and so covers the streams.
+    const logs = statements(template).find((s) => actionsOf(s).includes('logs:PutLogEvents'));
+    expect(logs?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ReportFunctionLogs/), 'Arn'] });
+  });
+});
+
+describe('GuardedSchedule: Lambda Managed Instances', () => {
+  function provider(stack: Stack): lambda.CapacityProvider {
+    const vpc = new ec2.Vpc(stack, 'InstancesVpc', { natGateways: 0 });
+    return new lambda.CapacityProvider(stack, 'Instances', {
+      subnets: vpc.privateSubnets.length > 0 ? vpc.privateSubnets : vpc.isolatedSubnets,
+      securityGroups: [new ec2.SecurityGroup(stack, 'InstancesSg', { vpc })],
+    });
+  }
+
+  it('puts the function on the capacity provider with its concurrency per execution environment', () => {
+    const stack = stackIn();
+    guarded(stack, {
+      capacityProvider: provider(stack),
+      capacityProviderOptions: {
+        perExecutionEnvironmentMaxConcurrency: 16,
+        latestPublishedScalingConfig: { minExecutionEnvironments: 1, maxExecutionEnvironments: 3 },
+      },
+    });
+    expect(onlyFunction(Template.fromStack(stack))).toMatchObject({
+      CapacityProviderConfig: {
+        LambdaManagedInstancesCapacityProviderConfig: {
+          CapacityProviderArn: { 'Fn::GetAtt': [expect.stringMatching(/^Instances/), 'Arn'] },
+          PerExecutionEnvironmentMaxConcurrency: 16,
+        },
+      },
+      FunctionScalingConfig: { MinExecutionEnvironments: 1, MaxExecutionEnvironments: 3 },
+    });
+  });
+
+  it('takes an imported capacity provider, written as CapacityProvider.addFunction writes it', () => {
+    const stack = stackIn();
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:capacity-provider:shared';
+    guarded(stack, {
+      capacityProvider: lambda.CapacityProvider.fromCapacityProviderArn(stack, 'Shared', arn),
+      capacityProviderOptions: { perExecutionEnvironmentMaxConcurrency: 8 },
+    });
+    expect(onlyFunction(Template.fromStack(stack))).toMatchObject({
+      CapacityProviderConfig: {
+        LambdaManagedInstancesCapacityProviderConfig: {
+          CapacityProviderArn: arn,
+          PerExecutionEnvironmentMaxConcurrency: 8,
+        },
+      },
+    });
+  });
+
+  it('fails on Node.js 20, a concurrency out of range, options without a provider, or an imported function', () => {
+    const node20 = stackIn();
+    expect(() =>
+      guarded(node20, { capacityProvider: provider(node20), functionProps: { runtime: lambda.Runtime.NODEJS_20_X } }),
+    ).toThrow(/capacityProvider needs Node.js 22 or later .* got nodejs20.x/);
+    const zero = stackIn();
+    expect(() =>
+      guarded(zero, {
+        capacityProvider: provider(zero),
+        capacityProviderOptions: { perExecutionEnvironmentMaxConcurrency: 0 },
+      }),
+    ).toThrow(/perExecutionEnvironmentMaxConcurrency must be an integer from 1 to 1600/);
+    expect(() => guarded(stackIn(), { capacityProviderOptions: { perExecutionEnvironmentMaxConcurrency: 4 } })).toThrow(
+      /capacityProviderOptions applies only with capacityProvider/,
+    );
+    const imported = stackIn();
+    expect(() =>
+      guarded(imported, {
+        capacityProvider: provider(imported),
+        lambdaFunction: lambda.Function.fromFunctionAttributes(imported, 'Imported', {
+          functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x',
+          role: iam.Role.fromRoleArn(imported, 'Role', 'arn:aws:iam::123456789012:role/x'),
+          sameEnvironment: true,
+        }),
+      }),
+    ).toThrow(/capacityProvider needs a function defined in this app/);
+  });
+});

@@ -25,7 +25,8 @@ function leaseTable(props: Partial<LeaseTableProps> = {}): { stack: Stack; table
 }
 
 function statements(template: Template, policyPrefix: string): { Action: string | string[]; Resource: unknown }[] {
-  return Object.entries(template.findResources('AWS::IAM::Policy'))
+  return ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']
+    .flatMap((type) => Object.entries(template.findResources(type)))
     .filter(([id]) => id.startsWith(policyPrefix))
     .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
 }

@@ -59,6 +59,7 @@ const job = new lambda.Function(stack, 'Job', {
   runtime: lambda.Runtime.NODEJS_22_X,
   handler: 'index.handler',
   code: lambda.Code.fromInline('exports.handler = async () => {};'),
+  timeout: Duration.minutes(1),
 });
 new GuardedSchedule(stack, 'Report', {
   job: 'report',
