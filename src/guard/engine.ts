@@ -185,6 +185,9 @@ export function createEngine(options: ResolvedLeaseGuardOptions, engineOptions: 
     }
     const remaining =
       typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+    // The deadline on this process's monotonic clock, read with the remaining time: every later
+    // wait (earlier releases, a withdrawal, the claim itself) comes out of it.
+    const deadline = remaining === undefined ? undefined : performance.now() + remaining;
     if (remaining !== undefined && remaining <= releaseReserveMs) {
       // Nothing claimed: a run here could not record its end before the deadline.
       throw new LeaseGuardConfigError(
@@ -208,12 +211,12 @@ export function createEngine(options: ResolvedLeaseGuardOptions, engineOptions: 
 
     if (releasing.size > 0) await Promise.all(releasing); // bounded: a release retries only to its own deadline
     const startedAt = performance.now();
-    const deadline = remaining === undefined ? undefined : startedAt + remaining;
     // An earlier claim of this environment whose answer never came blocks the job: withdraw it first.
     for (const earlier of [...unconfirmed]) await withdraw(earlier, WITHDRAW_ATTEMPT_MS);
 
-    const leaseMs = leaseLength(options, remaining, engineOptions.leaseMs);
-    const budgetMs = claimBudget(options, remaining);
+    const remainingNow = deadline === undefined ? undefined : deadline - performance.now();
+    const leaseMs = leaseLength(options, remainingNow, engineOptions.leaseMs);
+    const budgetMs = claimBudget(options, remainingNow);
     const outcome = await claimWithRetry(
       store,
       {
@@ -237,9 +240,9 @@ export function createEngine(options: ResolvedLeaseGuardOptions, engineOptions: 
     if (outcome.kind === 'unavailable' && outcome.error.retryable) {
       // The claim may have committed with its answer lost: this attempt's body never runs, so its
       // lease would block the job for nothing. Withdraw it with the time this invocation has left.
-      const left =
+      const withdrawMs =
         deadline === undefined ? options.retry.budgetMs : deadline - performance.now() - DEFAULTS.answerReserveMs;
-      await withdraw(holder, Math.max(0, Math.min(left, options.retry.budgetMs)));
+      await withdraw(holder, Math.max(0, Math.min(withdrawMs, options.retry.budgetMs)));
     }
     if (verdict.kind === 'fail') {
       const detail =

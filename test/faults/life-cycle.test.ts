@@ -236,6 +236,41 @@ describe.each(await middyCores())('the invocation life cycle under faults (%s)',
     });
   });
 
+  describe('one handler’s abort never reaches another’s body', () => {
+    it('middy 6 shares one abort controller: X’s early timeout does not abort Y’s signal', async () => {
+      spyExit();
+      const y = uniqueJob('y-signal');
+      const x = uniqueJob('x-early-timeout');
+      const yMayEnd = gate();
+      let ySignal: AbortSignal | undefined;
+      const yHandler = middy(
+        leaseGuarded({ job: y, store, ...quiet() }, async (_event, _context, { signal }) => {
+          ySignal = signal;
+          await yMayEnd.promise;
+          return signal.aborted ? 'aborted' : 'y done';
+        }),
+      );
+      // X's middy answers early (its timeoutEarlyInMillis leaves it 1.5 s of a 4 s invocation).
+      const xHandler = middy(
+        leaseGuarded({ job: x, store, releaseTimeoutMs: 300, ...quiet() }, () => new Promise(() => undefined)),
+        { timeoutEarlyInMillis: 2_500 },
+      );
+      const yAnswer = yHandler(schedulerEvent(currentTick()), lambdaContext({ timeoutMs: 60_000 }));
+      await until(() => ySignal !== undefined, { what: 'Y’s body to start' });
+      const xAnswer = xHandler(schedulerEvent(currentTick()), lambdaContext({ timeoutMs: 4_000 })).catch(
+        (error: Error) => error.name,
+      );
+      expect(await xAnswer).toBe('TimeoutError');
+      expect(ySignal?.aborted).toBe(false);
+      yMayEnd.open();
+      expect(await yAnswer).toBe('y done');
+      expect(await store.inspect(y)).toMatchObject({ holder: null, failures: 0 });
+      // X's own deadline still abandons X (standard Lambda: its environment ends, spied here).
+      await until(() => exits.length === 1, { what: 'X to be abandoned at its own deadline' });
+      expect(await store.inspect(x)).toMatchObject({ failures: 1, held: true });
+    });
+  });
+
   describe('3. a stale holder’s success', () => {
     async function movedTick(guardStore: LeaseStore) {
       const job = uniqueJob('stale-success');

@@ -67,7 +67,9 @@ describe('fleet harness: worker processes, local Data API, history checker', () 
             event: region === 'us-east-1' ? schedulerEvent(tick) : scheduledRuleEvent(tick, region, 7_000),
             tick,
             delivery,
-            timeoutMs: 3_000,
+            // Room for the claim and the 150 ms body before the guard's deadline (2.25 s before
+            // Lambda's), also on a loaded machine.
+            timeoutMs: 5_000,
             body: BODY,
           },
         });
