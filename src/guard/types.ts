@@ -39,6 +39,7 @@ export interface LeaseSkipped {
   readonly job: string;
   /** The tick the event was for (ISO), or null. */
   readonly tick: string | null;
+  /** This invocation attempt's own id (a loser's claim learns only why it lost, not who holds the lease). */
   readonly holder: string;
   readonly detail?: string;
 }
