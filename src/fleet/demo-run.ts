@@ -211,9 +211,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       });
       if (signal?.aborted) throw new DemoInterruptedError();
       if (run.errors.length > 0) {
-        throw new LeaseGuardError(`the demo could not run its schedule: ${String(run.errors[0])}`, {
-          cause: run.errors[0],
-        });
+        // Say what went away, when something did: the database server, or the workers it left.
+        const server = backend.throwaway;
+        const serverGone =
+          server?.exitStatus === undefined
+            ? ''
+            : ` The database server (pid ${server.pid}) is not running: it ${server.exitStatus}; its log is ${server.dataDir}/error.log.`;
+        throw new LeaseGuardError(
+          `the demo could not run its schedule: ${errorText(run.errors[0])}${run.errors.length > 1 ? ` (and ${run.errors.length - 1} more)` : ''}.${serverGone}`,
+          { cause: run.errors[0] },
+        );
       }
       const register = await backend.readRegister();
       if (register) history.recordRegister(DEMO_JOBS.REPORT, register);
@@ -333,4 +340,8 @@ async function applyFault(fault: PlannedFault, context: FaultContext): Promise<v
       return;
     }
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
