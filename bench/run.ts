@@ -8,6 +8,7 @@
  * contended: every design against the floor, interleaved; burst: duplicate bursts on a second
  * database with durable commits and slowed fsyncs (bench/durable).
  */
+import '../src/cli/quiet-sdk-warning.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';

@@ -71,6 +71,17 @@ describe('lease-guard demo, run programmatically on the suite database', () => {
     expect(ticks).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // in tick order, however their answers interleave
     expect(text).toContain('overlapping runs');
     expect(text).toContain('All invariants held.');
+    // The given-up holder's worker ends on purpose, and says so; no SDK notice rides along.
+    expect(text).toMatch(
+      /worker \d+ in [a-z0-9-]+ exited as intended \(exit 1\): the guard gave its job body up mid-run/,
+    );
+    expect(text).not.toMatch(/died \(|NodeVersionSupportWarning/);
+    // A fault aimed at one job is listed in that job's table only.
+    const syncTable = text.slice(text.indexOf(`${DEMO_JOBS.SYNC} (affinity`));
+    expect(syncTable).not.toContain('body given up');
+    expect(
+      text.slice(text.indexOf(`${DEMO_JOBS.REPORT} (per tick`), text.indexOf(`${DEMO_JOBS.SYNC} (affinity`)),
+    ).toContain('body given up');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is that there are none
     expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
   });
