@@ -6,7 +6,9 @@
  * on abort (Ctrl-C) too.
  */
 import { randomInt } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseGuardConfigError, LeaseGuardError } from '../errors.js';
 import { type CheckReport, checkHistory } from './checker.js';
@@ -98,6 +100,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const regionCount = checkRange(options.regions ?? DEMO_LIMITS.regions.default, '--regions', DEMO_LIMITS.regions);
   const seed = checkRange(options.seed ?? randomInt(0, 0xffff_ffff), '--seed', { min: 0, max: 0xffff_ffff });
   const { signal } = options;
+  if (options.htmlPath) checkHtmlFolder(options.htmlPath);
   const began = observerNow();
 
   print(`lease-guard demo: seed ${seed} (the same seed replays the same schedule of duplicates and faults)`);
@@ -344,4 +347,15 @@ async function applyFault(fault: PlannedFault, context: FaultContext): Promise<v
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Before the demo runs, not after: the chart's folder must exist (the demo does not create it). */
+function checkHtmlFolder(htmlPath: string): void {
+  const folder = dirname(resolve(htmlPath));
+  const stat = statSync(folder, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) {
+    throw new LeaseGuardConfigError(
+      `--html ${htmlPath}: the folder ${folder} ${stat ? 'is not a directory' : 'does not exist'}; create it or choose another path (nothing was run).`,
+    );
+  }
 }

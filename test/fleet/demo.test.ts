@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoResult, runDemo } from '../../src/fleet/demo-run.js';
 import { DEMO_JOBS } from '../../src/fleet/demo-scenario.js';
 import { freshDatabase } from '../support/database.js';
+import { outside, overlaps, readCharts } from '../support/svg-geometry.js';
 
 describe('lease-guard demo, run programmatically on the suite database', () => {
   let dir: string;
@@ -94,5 +95,19 @@ describe('lease-guard demo, run programmatically on the suite database', () => {
     expect(html).toContain(DEMO_JOBS.REPORT);
     // Nothing to fetch: no links, sources, imports or URLs of any kind.
     expect(html).not.toMatch(/https?:|src=|href=|@import|url\(|<script|<link/i);
+    // A real run's chart: everything on the canvas, no tick or fault label over another.
+    for (const chart of readCharts(html)) {
+      expect(outside(chart)).toEqual([]);
+      expect(overlaps(chart, ['ticklabel', 'faultlabel'])).toEqual([]);
+    }
+  });
+
+  it('refuses an --html path in a folder that does not exist before running anything', async () => {
+    const printed: string[] = [];
+    const missing = join(dir, 'no-such-folder', 'timeline.html');
+    await expect(runDemo({ htmlPath: missing, print: (line) => printed.push(line) })).rejects.toThrow(
+      `the folder ${join(dir, 'no-such-folder')} does not exist; create it or choose another path (nothing was run)`,
+    );
+    expect(printed).toEqual([]);
   });
 });
