@@ -15,12 +15,26 @@ export interface HtmlInput {
   readonly summary: DemoSummary;
   /** The observer time the schedule's offsets count from. */
   readonly startObs: number;
+  /** The failover act, when it ran (`--failover`): its own section after the main timeline. */
+  readonly failover?: ChartFrame & { readonly notes: readonly string[] };
+}
+
+/** What one section's charts are drawn from: a schedule of ticks, regions and what happened. */
+export interface ChartFrame {
+  readonly ticks: readonly Date[];
+  /** When each tick was delivered, from `startObs`. */
+  readonly tickAtMs: readonly number[];
+  readonly granularityMs: number;
+  readonly regions: readonly { readonly name: string; readonly clockSkewMs: number }[];
+  readonly jobs: readonly Pick<DemoPlan['jobs'][number], 'job' | 'mode' | 'register'>[];
+  readonly history: History;
+  readonly startObs: number;
 }
 
 const LEFT = 170;
 const RIGHT = 24;
 /** Ticks are evenly spaced, this far apart; between two ticks time runs linearly. */
-export const TICK_PX = 160;
+export const TICK_PX = 120;
 const LANE = 40;
 const TOP = 36;
 const BOTTOM = 8;
@@ -88,8 +102,9 @@ function labelRows(labels: readonly { x: number; width: number }[]): number[] {
   });
 }
 
-export function renderDemoHtml(input: HtmlInput): string {
-  const { plan, history, summary, startObs } = input;
+/** One SVG chart per job of the frame, each with its heading. */
+function renderCharts(plan: ChartFrame): string[] {
+  const { history, startObs } = plan;
   const tickObs = plan.tickAtMs.map((at) => startObs + at);
   const axis = scheduleAxis(tickObs);
   const times = [
@@ -172,6 +187,17 @@ ${faults.join('')}${ticks.join('')}${lanes.join('')}
 </svg></div>`;
   });
 
+  return charts;
+}
+
+export function renderDemoHtml(input: HtmlInput): string {
+  const { plan, history, summary, startObs } = input;
+  const charts = renderCharts({ ...plan, history, startObs });
+  const failover = input.failover
+    ? `<h2>Failover act: the database's region goes down</h2>
+${input.failover.notes.map((note) => `<p>${escapeHtml(note)}</p>`).join('\n')}
+${renderCharts(input.failover).join('\n')}`
+    : '';
   const rows: [string, string][] = [
     ['seed', String(summary.seed)],
     ['regions', summary.regions.join(', ')],
@@ -227,6 +253,7 @@ svg { display: block; }
 <table>${rows.map(([name, value]) => `<tr><td>${escapeHtml(name)}</td><td>${escapeHtml(value)}</td></tr>`).join('')}</table>
 <p class="legend">${legend}<span><i class="fault"></i>fault in force</span> Solid bar: the body ran, labelled with its fencing token. Thin bar: the invocation. Ticks are evenly spaced in schedule time; between two ticks, time runs on the supervisor's clock.</p>
 ${charts.join('\n')}
+${failover}
 </body>
 </html>
 `;

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseGuardConfigError, LeaseGuardError } from '../errors.js';
 import { type CheckReport, checkHistory } from './checker.js';
 import { type DemoBackendOptions, startDemoBackend } from './demo-backend.js';
+import { type FailoverActResult, runFailoverAct } from './demo-failover.js';
 import { renderDemoHtml } from './demo-html.js';
 import { signedMinutes } from './demo-labels.js';
 import { createDemoProgress } from './demo-progress.js';
@@ -58,6 +59,11 @@ export interface DemoOptions {
   readonly startSql?: DemoBackendOptions['startSql'];
   /** Also write the timeline as a self-contained HTML page here. */
   readonly htmlPath?: string;
+  /**
+   * Then run the failover act (runFailoverAct) before the HTML is written, so the page shows it
+   * too; `lease-guard demo --failover --html` needs this.
+   */
+  readonly failover?: boolean;
   /** Aborting stops the run and cleans up; `runDemo` then rejects with DemoInterruptedError. */
   readonly signal?: AbortSignal;
   /** Where the header, progress, timeline and summary go, line by line. @default stdout */
@@ -70,6 +76,8 @@ export interface DemoResult {
   readonly history: History;
   readonly plan: DemoPlan;
   readonly htmlPath: string | null;
+  /** The failover act's result, when `failover` was asked for. */
+  readonly failover: FailoverActResult | null;
 }
 
 /** The run was aborted (Ctrl-C); everything it started has been stopped. */
@@ -109,6 +117,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     ...(options.store ? { store: options.store } : {}),
     ...(options.startSql ? { startSql: options.startSql } : {}),
   });
+  let backendStopped = false;
+  const stopBackend = async (): Promise<void> => {
+    if (backendStopped) return;
+    backendStopped = true;
+    await backend.stop();
+  };
   try {
     const { database } = backend;
     print(backend.description);
@@ -249,15 +263,26 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     print(renderTimeline({ plan, history: snapshot, dropped, faults }));
     print('');
     print(renderSummary(summary));
+    // The act starts servers of its own: this run's go first.
+    await stopBackend();
+    const failover =
+      options.failover && !signal?.aborted ? await runFailoverAct({ print, ...(signal ? { signal } : {}) }) : null;
     let htmlPath: string | null = null;
     if (options.htmlPath) {
-      await writeFile(options.htmlPath, renderDemoHtml({ plan, history: snapshot, summary, startObs }), 'utf8');
+      const html = renderDemoHtml({
+        plan,
+        history: snapshot,
+        summary,
+        startObs,
+        ...(failover ? { failover: failover.chart } : {}),
+      });
+      await writeFile(options.htmlPath, html, 'utf8');
       htmlPath = options.htmlPath;
       print(`timeline chart: ${htmlPath}`);
     }
-    return { summary, report, history: snapshot, plan, htmlPath };
+    return { summary, report, history: snapshot, plan, htmlPath, failover };
   } finally {
-    await backend.stop();
+    await stopBackend();
   }
 }
 

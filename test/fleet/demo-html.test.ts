@@ -172,4 +172,38 @@ describe("the demo's HTML chart, read as geometry", () => {
     expect(legend).toContain('given up mid-run');
     expect(legend).not.toMatch(/>killed</);
   });
+
+  it('adds the failover act as a section of its own, drawn by the same rules', () => {
+    const input = chartInput();
+    const act = {
+      ticks: input.plan.ticks.slice(0, 4),
+      tickAtMs: [300, 1800, 3300, 4800],
+      granularityMs: 1000,
+      regions: REGIONS.map((name) => ({ name, clockSkewMs: 0 })),
+      jobs: [{ job: 'failover-report', mode: 'per-tick' as const }],
+      history: {
+        ...input.history,
+        invocations: [],
+        nemeses: [
+          nemesis('primary-killed', 'primary', 3000, null),
+          nemesis('replica-promoted', 'secondary', 3001, null),
+        ],
+      },
+      startObs: START,
+      notes: ['Checked: no two bodies at once, fencing tokens strictly increasing across the failover: ok.'],
+    };
+    const page = renderDemoHtml({ ...input, failover: act });
+    expect(page).toContain("Failover act: the database's region goes down");
+    expect(page).toContain('fencing tokens strictly increasing across the failover: ok.');
+    const charts = readCharts(page);
+    expect(charts).toHaveLength(2);
+    const failover = charts[1];
+    if (!failover) throw new Error('no failover chart');
+    expect(outside(failover)).toEqual([]);
+    expect(overlaps(failover, ['ticklabel', 'faultlabel'])).toEqual([]);
+    expect(failover.boxes.filter((box) => box.className === 'faultlabel').map((box) => box.text)).toEqual([
+      'primary killed',
+      'replica promoted',
+    ]);
+  });
 });
