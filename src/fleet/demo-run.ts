@@ -31,15 +31,17 @@ import { type DemoFaultSummary, type DemoSummary, renderSummary, summarizeDemo }
 import { type DroppedDelivery, renderTimeline } from './demo-timeline.js';
 import {
   createHistory,
+  Delivery,
   FORBIDDEN_DELIVERIES,
   type History,
   type HistoryRecorder,
   InvocationOutcome,
+  type InvocationRecord,
   observerNow,
 } from './history.js';
 import { createNemeses, DataApiFault, leaseStatements, type Nemeses } from './nemeses.js';
-import { runSchedule, type ScheduleItem } from './run-schedule.js';
-import { createSupervisor, type Supervisor } from './supervisor.js';
+import { RETRIED_OUTCOMES, runSchedule, type ScheduleItem } from './run-schedule.js';
+import { createSupervisor, type InvocationRequest, type Supervisor } from './supervisor.js';
 
 export interface DemoOptions {
   /** @default 12 */
@@ -178,22 +180,72 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         `jobs: ${DEMO_JOBS.REPORT} per tick${database === 'memory' ? '' : ' (fenced register)'}, ${DEMO_JOBS.SYNC} affinity; ${plan.ticks.length} ticks one ${plan.granularityMs >= 60_000 ? 'minute' : 'second'} apart, delivered about a second apart`,
       );
       const progress = createDemoProgress(plan, history, print);
+      // The holder the plan gives up needs the lease free when its tick comes: on a loaded machine
+      // the previous tick's run can still hold it, so that tick's copies wait for it to be over
+      // (a condition, not a longer gap).
+      const givenUpTick = plan.faults.find((fault) => fault.kind === DemoFault.KILL_HOLDER)?.tickIndex;
+      const ended = new Map<InvocationRequest, () => void>();
+      const beforeGivenUp: Promise<void>[] = [];
+      const invokes = plan.deliveries.map((delivery): ScheduleItem & { kind: 'invoke' } => {
+        const request: InvocationRequest = {
+          job: delivery.job,
+          region: delivery.region,
+          event: delivery.event,
+          tick: delivery.tick,
+          delivery: delivery.delivery,
+          timeoutMs: plan.timeoutMs,
+          body: delivery.body,
+        };
+        const previousTick = givenUpTick !== undefined && delivery.tickIndex === givenUpTick - 1;
+        if (previousTick && delivery.job === DEMO_JOBS.REPORT && delivery.delivery !== Delivery.LATE) {
+          beforeGivenUp.push(new Promise((resolve) => ended.set(request, resolve)));
+        }
+        return { kind: 'invoke', atMs: delivery.atMs, request };
+      });
+      // Lambda's retry of the given-up tick must find the lease free too, not the next tick's run:
+      // the next tick waits until that tick ran or its retries are over.
+      const retriedTick = givenUpTick === undefined ? undefined : plan.ticks[givenUpTick]?.toISOString();
+      let firstAttemptsLeft = plan.deliveries.filter(
+        (delivery) =>
+          delivery.tickIndex === givenUpTick &&
+          delivery.job === DEMO_JOBS.REPORT &&
+          delivery.delivery !== Delivery.LATE,
+      ).length;
+      let retriesPending = 0;
+      let givenUpTickOver: () => void = () => undefined;
+      const givenUpTickDone = new Promise<void>((resolve) => {
+        givenUpTickOver = resolve;
+      });
+      const watchGivenUpTick = (request: InvocationRequest, record: InvocationRecord | null): void => {
+        const attempt = request.attempt ?? 1;
+        if (request.job !== DEMO_JOBS.REPORT || request.tick?.toISOString() !== retriedTick) return;
+        if (request.delivery === Delivery.LATE) return;
+        if (attempt === 1) firstAttemptsLeft--;
+        else retriesPending--;
+        // A dropped delivery (a dark region) has no record and no retry.
+        if (record && RETRIED_OUTCOMES.has(record.outcome) && attempt <= plan.retryDelaysMs.length) retriesPending++;
+        if (record?.outcome === InvocationOutcome.RAN || (firstAttemptsLeft <= 0 && retriesPending <= 0)) {
+          givenUpTickOver();
+        }
+      };
+      const nextAtMs = Math.min(
+        ...plan.deliveries
+          .filter((delivery) => givenUpTick !== undefined && delivery.tickIndex === givenUpTick + 1)
+          .map((delivery) => delivery.atMs),
+      );
+      const givenUpAtMs = Math.min(
+        ...plan.deliveries.filter((delivery) => delivery.tickIndex === givenUpTick).map((delivery) => delivery.atMs),
+      );
       const items: ScheduleItem[] = [
-        ...plan.deliveries.map(
-          (delivery): ScheduleItem => ({
-            kind: 'invoke',
-            atMs: delivery.atMs,
-            request: {
-              job: delivery.job,
-              region: delivery.region,
-              event: delivery.event,
-              tick: delivery.tick,
-              delivery: delivery.delivery,
-              timeoutMs: plan.timeoutMs,
-              body: delivery.body,
-            },
-          }),
-        ),
+        ...(givenUpTick === undefined
+          ? []
+          : [
+              { kind: 'wait' as const, atMs: givenUpAtMs, until: () => Promise.all(beforeGivenUp) },
+              ...(Number.isFinite(nextAtMs)
+                ? [{ kind: 'wait' as const, atMs: nextAtMs, until: () => givenUpTickDone }]
+                : []),
+            ]),
+        ...invokes,
         ...plan.faults.map(
           (fault): ScheduleItem => ({
             kind: 'step',
@@ -219,8 +271,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         lambdaRetry: { delaysMs: plan.retryDelaysMs, body: () => plan.retryBody },
         settleTimeoutMs: 30_000,
         ...(signal ? { signal } : {}),
-        onRecord: (record) => progress.onRecord(record),
+        onRecord: (record, request) => {
+          watchGivenUpTick(request, record);
+          progress.onRecord(record);
+        },
+        onEnded: (request) => ended.get(request)?.(),
         onDropped: (request) => {
+          watchGivenUpTick(request, null);
           const drop = { job: request.job, region: request.region, tick: request.tick?.toISOString() ?? '' };
           dropped.push(drop);
           progress.onDropped(drop, request.delivery, request.attempt ?? 1);

@@ -58,7 +58,7 @@ export interface ScheduleRun {
 }
 
 /** Outcomes after which Lambda's asynchronous invocation retries the event. A skip is a success. */
-const RETRIED: ReadonlySet<InvocationOutcome> = new Set([
+export const RETRIED_OUTCOMES: ReadonlySet<InvocationOutcome> = new Set([
   InvocationOutcome.FAILED,
   InvocationOutcome.KILLED,
   InvocationOutcome.UNAVAILABLE,
@@ -95,7 +95,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<Schedule
     }
     const attempt = request.attempt ?? 1;
     const delay = retryDelays[attempt - 1];
-    if (delay === undefined || !RETRIED.has(record.outcome) || signal?.aborted) return;
+    if (delay === undefined || !RETRIED_OUTCOMES.has(record.outcome) || signal?.aborted) return;
     const retry: InvocationRequest = { ...request, attempt: attempt + 1, requestId: record.requestId };
     track(
       sleep(delay, undefined, { signal }).then(() =>
