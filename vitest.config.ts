@@ -24,6 +24,9 @@ export default defineConfig({
   test: {
     // One throwaway MariaDB/MySQL server for the whole run; each test file makes its own database.
     globalSetup: ['test/support/global-setup.ts'],
+    // The AWS SDK's nine-line Node 22 notice, once per worker and child: noise in the test output
+    // (the processes the project starts turn it off; src/cli/quiet-sdk-warning.ts).
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     // Three per core: many files mostly wait (on leases, frozen or paused processes, child
     // processes), so fewer workers leave the cores idle (measured on 2 cores: 4 workers 114 s wall
     // at 148% CPU, 6 workers 100 s at 177%). The fault and fleet files set their leases and

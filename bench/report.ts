@@ -315,10 +315,18 @@ export function toMarkdown(result: BenchResult, prose: { how: string; limits: st
   ].join('\n');
 }
 
-export async function writeResults(result: BenchResult, markdown: string): Promise<string> {
-  const dir = resolve(import.meta.dirname, 'results');
+/**
+ * Writes a run to bench/results/last-run.{json,md} (not committed), never over the published
+ * latest.{json,md} the README is generated from: a benchmark run leaves `npm test` as it was until
+ * `npm run bench:readme` publishes it. Returns the JSON's path.
+ */
+export async function writeResults(
+  result: BenchResult,
+  markdown: string,
+  dir = resolve(import.meta.dirname, 'results'),
+): Promise<string> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  await writeFile(join(dir, 'latest.md'), markdown);
-  return dir;
+  await writeFile(join(dir, 'last-run.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(join(dir, 'last-run.md'), markdown);
+  return join(dir, 'last-run.json');
 }

@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: lease-guard (over the local Data API and over mysql2) against seed design A,
  * seed design B and ShedLock, side by side on one throwaway database, then the cold start of a
- * guarded handler. Prints the tables and writes bench/results/latest.{json,md}. On demand only;
+ * guarded handler. Prints the tables and writes bench/results/last-run.{json,md} (`npm run
+ * bench:readme` publishes them as latest.{json,md} and the README's summary). On demand only;
  * `--quick` shrinks every phase for a smoke run (its results are not written).
  * `--only peers,contended,burst,cold` runs just those sections (results not written either).
  * contended: every design against the floor, interleaved; burst: duplicate bursts on a second
  * database with durable commits and slowed fsyncs (bench/durable).
  */
+import '../src/cli/quiet-sdk-warning.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -244,6 +246,7 @@ async function main(): Promise<void> {
       log(`${quick ? '--quick' : '--only'}: results not written`);
     } else {
       log(`results written to ${await writeResults(result, toMarkdown(result, prose()))}`);
+      log('npm run bench:readme publishes them: bench/results/latest.{json,md} and the README performance section');
     }
   } finally {
     client.destroy();

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The published entry point: the compiled CLI in dist/ (built by `npm run build`, which `npm pack` runs first).
+// The AWS SDK's Node 22 notice is noise in the CLI's own processes (src/cli/quiet-sdk-warning.ts).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let cli;
 try {
   cli = await import('../dist/cli/main.js');

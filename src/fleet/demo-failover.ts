@@ -13,6 +13,7 @@ import { fromSqlTime } from '../lease/time.js';
 import { startLocalGlobalDatabase } from '../local/local-global-database.js';
 import { createMysql2Executor } from '../sql/mysql2-executor.js';
 import { checkHistory, Invariant } from './checker.js';
+import type { ChartFrame } from './demo-html.js';
 import { invocationLabel, tickLabel } from './demo-labels.js';
 import { schedulerEvent } from './events.js';
 import { failoverSteps } from './failover-nemesis.js';
@@ -43,6 +44,8 @@ export interface FailoverActOptions {
 export interface FailoverActResult {
   /** No two bodies at once and fencing tokens strictly increasing, across the failover. */
   readonly ok: boolean;
+  /** What the demo's HTML timeline draws for the act, with the act's closing lines. */
+  readonly chart: ChartFrame & { readonly notes: readonly string[] };
 }
 
 export async function runFailoverAct(options: FailoverActOptions): Promise<FailoverActResult> {
@@ -156,20 +159,35 @@ export async function runFailoverAct(options: FailoverActOptions): Promise<Failo
   const before = holders.filter((r) => timeline && r.bodyStartObs < timeline.killObs).at(-1);
   const after = holders.find((r) => timeline && r.bodyStartObs > timeline.promoteObs);
   const skippedTicks = new Set(quarantined.map((r) => r.tick)).size;
-  print(
+  const notes: string[] = [];
+  const say = (line: string): void => {
+    notes.push(line);
+    print(line);
+  };
+  say(
     detected && timeline
       ? `The first claim through the new primary saw the failover ${Math.round(detected.endObs - timeline.killObs)} ms after the kill; it moved the fencing token to the next epoch and held every claim off for ${LEASE_MS} ms (the longest lease: ${LEASE_MS / 1000} s here, 15 min 10 s with the defaults). ${quarantined.length} claim(s) on ${skippedTicks} tick(s) were refused as ${SkipReason.FAILOVER_QUARANTINE}.`
       : 'No claim saw the failover.',
   );
-  print(
+  say(
     `Fencing token before the failover #${before?.fence ?? '-'}, after it #${after?.fence ?? '-'} (${LEASE_ENV.CLUSTERS} lists both clusters; the guard moved to the promoted one by itself).`,
   );
-  print(
+  say(
     broken.length === 0
       ? 'Checked: no two bodies at once, fencing tokens strictly increasing across the failover: ok.'
       : `BROKEN: ${broken.map((v) => v.message).join('; ')}`,
   );
-  return { ok: detected !== undefined && broken.length === 0 };
+  const chart = {
+    ticks,
+    tickAtMs: ticks.map((_, index) => START_MS + index * TICK_EVERY_MS),
+    granularityMs: 1000,
+    regions: REGIONS.map((region) => ({ name: region.name, clockSkewMs: 0 })),
+    jobs: [{ job: job.job, mode: 'per-tick' as const }],
+    history: snapshot,
+    startObs: scheduleStart,
+    notes,
+  };
+  return { ok: detected !== undefined && broken.length === 0, chart };
 }
 
 /** Ticks the database accepts: its now, rounded up to a second, then every TICK_EVERY_MS. */

@@ -6,11 +6,14 @@
  * on abort (Ctrl-C) too.
  */
 import { randomInt } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseGuardConfigError, LeaseGuardError } from '../errors.js';
 import { type CheckReport, checkHistory } from './checker.js';
 import { type DemoBackendOptions, startDemoBackend } from './demo-backend.js';
+import { type FailoverActResult, runFailoverAct } from './demo-failover.js';
 import { renderDemoHtml } from './demo-html.js';
 import { signedMinutes } from './demo-labels.js';
 import { createDemoProgress } from './demo-progress.js';
@@ -28,15 +31,17 @@ import { type DemoFaultSummary, type DemoSummary, renderSummary, summarizeDemo }
 import { type DroppedDelivery, renderTimeline } from './demo-timeline.js';
 import {
   createHistory,
+  Delivery,
   FORBIDDEN_DELIVERIES,
   type History,
   type HistoryRecorder,
   InvocationOutcome,
+  type InvocationRecord,
   observerNow,
 } from './history.js';
 import { createNemeses, DataApiFault, leaseStatements, type Nemeses } from './nemeses.js';
-import { runSchedule, type ScheduleItem } from './run-schedule.js';
-import { createSupervisor, type Supervisor } from './supervisor.js';
+import { RETRIED_OUTCOMES, runSchedule, type ScheduleItem } from './run-schedule.js';
+import { createSupervisor, type InvocationRequest, type Supervisor } from './supervisor.js';
 
 export interface DemoOptions {
   /** @default 12 */
@@ -56,6 +61,11 @@ export interface DemoOptions {
   readonly startSql?: DemoBackendOptions['startSql'];
   /** Also write the timeline as a self-contained HTML page here. */
   readonly htmlPath?: string;
+  /**
+   * Then run the failover act (runFailoverAct) before the HTML is written, so the page shows it
+   * too; `lease-guard demo --failover --html` needs this.
+   */
+  readonly failover?: boolean;
   /** Aborting stops the run and cleans up; `runDemo` then rejects with DemoInterruptedError. */
   readonly signal?: AbortSignal;
   /** Where the header, progress, timeline and summary go, line by line. @default stdout */
@@ -68,6 +78,8 @@ export interface DemoResult {
   readonly history: History;
   readonly plan: DemoPlan;
   readonly htmlPath: string | null;
+  /** The failover act's result, when `failover` was asked for. */
+  readonly failover: FailoverActResult | null;
 }
 
 /** The run was aborted (Ctrl-C); everything it started has been stopped. */
@@ -98,6 +110,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const regionCount = checkRange(options.regions ?? DEMO_LIMITS.regions.default, '--regions', DEMO_LIMITS.regions);
   const seed = checkRange(options.seed ?? randomInt(0, 0xffff_ffff), '--seed', { min: 0, max: 0xffff_ffff });
   const { signal } = options;
+  if (options.htmlPath) checkHtmlFolder(options.htmlPath);
   const began = observerNow();
 
   print(`lease-guard demo: seed ${seed} (the same seed replays the same schedule of duplicates and faults)`);
@@ -106,6 +119,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     ...(options.store ? { store: options.store } : {}),
     ...(options.startSql ? { startSql: options.startSql } : {}),
   });
+  let backendStopped = false;
+  const stopBackend = async (): Promise<void> => {
+    if (backendStopped) return;
+    backendStopped = true;
+    await backend.stop();
+  };
   try {
     const { database } = backend;
     print(backend.description);
@@ -161,22 +180,72 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         `jobs: ${DEMO_JOBS.REPORT} per tick${database === 'memory' ? '' : ' (fenced register)'}, ${DEMO_JOBS.SYNC} affinity; ${plan.ticks.length} ticks one ${plan.granularityMs >= 60_000 ? 'minute' : 'second'} apart, delivered about a second apart`,
       );
       const progress = createDemoProgress(plan, history, print);
+      // The holder the plan gives up needs the lease free when its tick comes: on a loaded machine
+      // the previous tick's run can still hold it, so that tick's copies wait for it to be over
+      // (a condition, not a longer gap).
+      const givenUpTick = plan.faults.find((fault) => fault.kind === DemoFault.KILL_HOLDER)?.tickIndex;
+      const ended = new Map<InvocationRequest, () => void>();
+      const beforeGivenUp: Promise<void>[] = [];
+      const invokes = plan.deliveries.map((delivery): ScheduleItem & { kind: 'invoke' } => {
+        const request: InvocationRequest = {
+          job: delivery.job,
+          region: delivery.region,
+          event: delivery.event,
+          tick: delivery.tick,
+          delivery: delivery.delivery,
+          timeoutMs: plan.timeoutMs,
+          body: delivery.body,
+        };
+        const previousTick = givenUpTick !== undefined && delivery.tickIndex === givenUpTick - 1;
+        if (previousTick && delivery.job === DEMO_JOBS.REPORT && delivery.delivery !== Delivery.LATE) {
+          beforeGivenUp.push(new Promise((resolve) => ended.set(request, resolve)));
+        }
+        return { kind: 'invoke', atMs: delivery.atMs, request };
+      });
+      // Lambda's retry of the given-up tick must find the lease free too, not the next tick's run:
+      // the next tick waits until that tick ran or its retries are over.
+      const retriedTick = givenUpTick === undefined ? undefined : plan.ticks[givenUpTick]?.toISOString();
+      let firstAttemptsLeft = plan.deliveries.filter(
+        (delivery) =>
+          delivery.tickIndex === givenUpTick &&
+          delivery.job === DEMO_JOBS.REPORT &&
+          delivery.delivery !== Delivery.LATE,
+      ).length;
+      let retriesPending = 0;
+      let givenUpTickOver: () => void = () => undefined;
+      const givenUpTickDone = new Promise<void>((resolve) => {
+        givenUpTickOver = resolve;
+      });
+      const watchGivenUpTick = (request: InvocationRequest, record: InvocationRecord | null): void => {
+        const attempt = request.attempt ?? 1;
+        if (request.job !== DEMO_JOBS.REPORT || request.tick?.toISOString() !== retriedTick) return;
+        if (request.delivery === Delivery.LATE) return;
+        if (attempt === 1) firstAttemptsLeft--;
+        else retriesPending--;
+        // A dropped delivery (a dark region) has no record and no retry.
+        if (record && RETRIED_OUTCOMES.has(record.outcome) && attempt <= plan.retryDelaysMs.length) retriesPending++;
+        if (record?.outcome === InvocationOutcome.RAN || (firstAttemptsLeft <= 0 && retriesPending <= 0)) {
+          givenUpTickOver();
+        }
+      };
+      const nextAtMs = Math.min(
+        ...plan.deliveries
+          .filter((delivery) => givenUpTick !== undefined && delivery.tickIndex === givenUpTick + 1)
+          .map((delivery) => delivery.atMs),
+      );
+      const givenUpAtMs = Math.min(
+        ...plan.deliveries.filter((delivery) => delivery.tickIndex === givenUpTick).map((delivery) => delivery.atMs),
+      );
       const items: ScheduleItem[] = [
-        ...plan.deliveries.map(
-          (delivery): ScheduleItem => ({
-            kind: 'invoke',
-            atMs: delivery.atMs,
-            request: {
-              job: delivery.job,
-              region: delivery.region,
-              event: delivery.event,
-              tick: delivery.tick,
-              delivery: delivery.delivery,
-              timeoutMs: plan.timeoutMs,
-              body: delivery.body,
-            },
-          }),
-        ),
+        ...(givenUpTick === undefined
+          ? []
+          : [
+              { kind: 'wait' as const, atMs: givenUpAtMs, until: () => Promise.all(beforeGivenUp) },
+              ...(Number.isFinite(nextAtMs)
+                ? [{ kind: 'wait' as const, atMs: nextAtMs, until: () => givenUpTickDone }]
+                : []),
+            ]),
+        ...invokes,
         ...plan.faults.map(
           (fault): ScheduleItem => ({
             kind: 'step',
@@ -202,8 +271,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         lambdaRetry: { delaysMs: plan.retryDelaysMs, body: () => plan.retryBody },
         settleTimeoutMs: 30_000,
         ...(signal ? { signal } : {}),
-        onRecord: (record) => progress.onRecord(record),
+        onRecord: (record, request) => {
+          watchGivenUpTick(request, record);
+          progress.onRecord(record);
+        },
+        onEnded: (request) => ended.get(request)?.(),
         onDropped: (request) => {
+          watchGivenUpTick(request, null);
           const drop = { job: request.job, region: request.region, tick: request.tick?.toISOString() ?? '' };
           dropped.push(drop);
           progress.onDropped(drop, request.delivery, request.attempt ?? 1);
@@ -211,9 +285,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       });
       if (signal?.aborted) throw new DemoInterruptedError();
       if (run.errors.length > 0) {
-        throw new LeaseGuardError(`the demo could not run its schedule: ${String(run.errors[0])}`, {
-          cause: run.errors[0],
-        });
+        // Say what went away, when something did: the database server, or the workers it left.
+        const server = backend.throwaway;
+        const serverGone =
+          server?.exitStatus === undefined
+            ? ''
+            : ` The database server (pid ${server.pid}) is not running: it ${server.exitStatus}; its log is ${server.dataDir}/error.log.`;
+        throw new LeaseGuardError(
+          `the demo could not run its schedule: ${errorText(run.errors[0])}${run.errors.length > 1 ? ` (and ${run.errors.length - 1} more)` : ''}.${serverGone}`,
+          { cause: run.errors[0] },
+        );
       }
       const register = await backend.readRegister();
       if (register) history.recordRegister(DEMO_JOBS.REPORT, register);
@@ -239,15 +320,26 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     print(renderTimeline({ plan, history: snapshot, dropped, faults }));
     print('');
     print(renderSummary(summary));
+    // The act starts servers of its own: this run's go first.
+    await stopBackend();
+    const failover =
+      options.failover && !signal?.aborted ? await runFailoverAct({ print, ...(signal ? { signal } : {}) }) : null;
     let htmlPath: string | null = null;
     if (options.htmlPath) {
-      await writeFile(options.htmlPath, renderDemoHtml({ plan, history: snapshot, summary, startObs }), 'utf8');
+      const html = renderDemoHtml({
+        plan,
+        history: snapshot,
+        summary,
+        startObs,
+        ...(failover ? { failover: failover.chart } : {}),
+      });
+      await writeFile(options.htmlPath, html, 'utf8');
       htmlPath = options.htmlPath;
       print(`timeline chart: ${htmlPath}`);
     }
-    return { summary, report, history: snapshot, plan, htmlPath };
+    return { summary, report, history: snapshot, plan, htmlPath, failover };
   } finally {
-    await backend.stop();
+    await stopBackend();
   }
 }
 
@@ -332,5 +424,20 @@ async function applyFault(fault: PlannedFault, context: FaultContext): Promise<v
       note(true, `${region} is back, now as a standby`);
       return;
     }
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Before the demo runs, not after: the chart's folder must exist (the demo does not create it). */
+function checkHtmlFolder(htmlPath: string): void {
+  const folder = dirname(resolve(htmlPath));
+  const stat = statSync(folder, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) {
+    throw new LeaseGuardConfigError(
+      `--html ${htmlPath}: the folder ${folder} ${stat ? 'is not a directory' : 'does not exist'}; create it or choose another path (nothing was run).`,
+    );
   }
 }

@@ -5,7 +5,7 @@
  */
 import Table from 'cli-table3';
 import { invocationLabel, signedMinutes, tickLabel } from './demo-labels.js';
-import type { DemoPlan } from './demo-scenario.js';
+import { DEMO_JOBS, type DemoPlan } from './demo-scenario.js';
 import type { DemoFaultSummary } from './demo-summary.js';
 import { Delivery, type History, type InvocationRecord } from './history.js';
 
@@ -33,6 +33,11 @@ const FAULT_WORDS: Readonly<Record<DemoFaultSummary['kind'], string>> = {
   'owner-back': 'owner back',
 };
 
+/** Faults aimed at one job: the other job's table does not show them. */
+const ONLY_JOB: Partial<Readonly<Record<DemoFaultSummary['kind'], string>>> = {
+  'kill-holder': DEMO_JOBS.REPORT,
+};
+
 function cell(records: readonly InvocationRecord[], dark: boolean): string {
   const lines = [...records].sort((a, b) => a.startObs - b.startObs).map(invocationLabel);
   if (dark) lines.push('dark');
@@ -44,9 +49,10 @@ export function renderTimeline(input: TimelineInput): string {
   const regionHeads = plan.regions.map((region) =>
     region.clockSkewMs === 0 ? region.name : `${region.name}\n(clock ${signedMinutes(region.clockSkewMs)})`,
   );
-  const faultsAt = (tick: string): string =>
+  const faultsAt = (tick: string, job: string): string =>
     input.faults
       .filter((fault) => fault.tick === tick && fault.kind !== 'clock-skew')
+      .filter((fault) => (ONLY_JOB[fault.kind] ?? job) === job)
       .map((fault) => (fault.applied ? FAULT_WORDS[fault.kind] : `${FAULT_WORDS[fault.kind]} (skipped)`))
       .join('\n');
 
@@ -62,7 +68,7 @@ export function renderTimeline(input: TimelineInput): string {
               dropped.some((drop) => drop.job === job.job && drop.region === region.name && drop.tick === tick),
           ),
         );
-        table.push([label, ...cells, tick === null ? '' : faultsAt(tick)]);
+        table.push([label, ...cells, tick === null ? '' : faultsAt(tick, job.job)]);
       };
       plan.ticks.forEach((tick, index) => {
         const iso = tick.toISOString();

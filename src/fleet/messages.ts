@@ -87,6 +87,13 @@ export type WorkerMessage =
   | StoreCallMessage;
 
 /** Environment variables the supervisor sets for a worker. */
+/**
+ * The line a worker writes to stderr as it exits because the guard ended its environment on
+ * purpose (exit 1 after giving a body up mid-run, as in Lambda), so its exit is not told as a crash.
+ */
+export const GIVEN_UP_EXIT_LINE =
+  'lease-guard fleet worker: the guard gave the body up mid-run and ended this environment';
+
 export const WORKER_ENV = {
   CONFIG: 'LEASE_GUARD_FLEET_WORKER',
   /** Milliseconds the worker's wall clock is moved by (read by the clock-skew preload). */

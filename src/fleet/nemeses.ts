@@ -134,14 +134,20 @@ export function createNemeses(options: NemesesOptions): Nemeses {
     async pauseDatabase(ms) {
       const server = needDatabase();
       const pid = server.pid as number;
-      process.kill(pid, 'SIGSTOP');
+      const gone = (when: string): Error =>
+        new Error(
+          `the database server (${server.flavor}, pid ${pid}, port ${server.port}) went away ${when} (${server.exitStatus ?? 'no longer running'}); its log is ${server.dataDir}/error.log`,
+        );
+      if (!signalProcess(pid, 'SIGSTOP')) throw gone('before it could be paused');
       const end = history.beginNemesis('pause-database', 'database', `SIGSTOP pid ${pid} for ${ms} ms`);
       let resumed = false;
+      let vanished = false;
       const resume = (): void => {
         if (resumed) return;
         resumed = true;
         databasePaused = null;
-        process.kill(pid, 'SIGCONT');
+        // A server that died while paused (killed from outside) cannot be resumed: say so, do not crash.
+        vanished = !signalProcess(pid, 'SIGCONT');
         end();
       };
       databasePaused = { resume };
@@ -150,6 +156,7 @@ export function createNemeses(options: NemesesOptions): Nemeses {
       } finally {
         resume();
       }
+      if (vanished) throw gone('while it was paused');
     },
     async crashDatabase(downMs, restart) {
       const server = needDatabase();
@@ -190,4 +197,15 @@ export function createNemeses(options: NemesesOptions): Nemeses {
       for (const finish of [...faultEnds]) finish();
     },
   };
+}
+
+/** Sends a signal; false when the process is already gone (ESRCH), which is not an error here. */
+export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
 }

@@ -12,13 +12,20 @@ import type { Dispatched, InvocationRequest, Supervisor } from './supervisor.js'
 export type ScheduleItem =
   | { readonly kind: 'invoke'; readonly atMs: number; readonly request: InvocationRequest }
   /** A fault or any other action; it runs in the background, the schedule does not wait for it. */
-  | { readonly kind: 'step'; readonly atMs: number; readonly run: () => void | Promise<void> };
+  | { readonly kind: 'step'; readonly atMs: number; readonly run: () => void | Promise<void> }
+  /**
+   * Holds every later item until `until` settles: a condition (the previous tick's deliveries
+   * answered, a holder inside its body), so the order a scenario means does not depend on load.
+   */
+  | { readonly kind: 'wait'; readonly atMs: number; readonly until: () => Promise<unknown> };
 
 export interface LambdaRetryPolicy {
   /** Delay before each retry; Lambda's are about 1 and 2 minutes, compressed here. Empty: no retries. */
   readonly delaysMs: readonly number[];
   /** The body a retry runs. @default the first attempt's */
   readonly body?: (request: InvocationRequest) => BodyPlan;
+  /** The timeout a retry runs with. @default the first attempt's */
+  readonly timeoutMs?: number;
 }
 
 export interface RunScheduleOptions {
@@ -39,6 +46,8 @@ export interface RunScheduleOptions {
   readonly onDispatched?: (dispatched: Dispatched, request: InvocationRequest) => void;
   /** An invocation for a dark region: it was never delivered. */
   readonly onDropped?: (request: InvocationRequest) => void;
+  /** Each delivery (a retry is one of its own) once it is over: answered, dropped or not dispatched. */
+  readonly onEnded?: (request: InvocationRequest) => void;
 }
 
 export interface ScheduleRun {
@@ -49,7 +58,7 @@ export interface ScheduleRun {
 }
 
 /** Outcomes after which Lambda's asynchronous invocation retries the event. A skip is a success. */
-const RETRIED: ReadonlySet<InvocationOutcome> = new Set([
+export const RETRIED_OUTCOMES: ReadonlySet<InvocationOutcome> = new Set([
   InvocationOutcome.FAILED,
   InvocationOutcome.KILLED,
   InvocationOutcome.UNAVAILABLE,
@@ -71,21 +80,30 @@ export async function runSchedule(options: RunScheduleOptions): Promise<Schedule
   }
 
   async function deliver(request: InvocationRequest): Promise<void> {
-    const dispatched = await supervisor.dispatch(request);
-    if (!dispatched) {
-      options.onDropped?.(request);
-      return;
+    let record: InvocationRecord;
+    try {
+      const dispatched = await supervisor.dispatch(request);
+      if (!dispatched) {
+        options.onDropped?.(request);
+        return;
+      }
+      options.onDispatched?.(dispatched, request);
+      record = await dispatched.done;
+      options.onRecord?.(record, request);
+    } finally {
+      options.onEnded?.(request);
     }
-    options.onDispatched?.(dispatched, request);
-    const record = await dispatched.done;
-    options.onRecord?.(record, request);
     const attempt = request.attempt ?? 1;
     const delay = retryDelays[attempt - 1];
-    if (delay === undefined || !RETRIED.has(record.outcome) || signal?.aborted) return;
+    if (delay === undefined || !RETRIED_OUTCOMES.has(record.outcome) || signal?.aborted) return;
     const retry: InvocationRequest = { ...request, attempt: attempt + 1, requestId: record.requestId };
     track(
       sleep(delay, undefined, { signal }).then(() =>
-        deliver({ ...retry, body: options.lambdaRetry?.body?.(retry) ?? request.body }),
+        deliver({
+          ...retry,
+          body: options.lambdaRetry?.body?.(retry) ?? request.body,
+          timeoutMs: options.lambdaRetry?.timeoutMs ?? request.timeoutMs,
+        }),
       ),
     );
   }
@@ -104,6 +122,13 @@ export async function runSchedule(options: RunScheduleOptions): Promise<Schedule
       break; // aborted
     }
     if (signal?.aborted || stopped) break;
+    if (item.kind === 'wait') {
+      const aborted = new Promise<void>((resolve) =>
+        signal?.addEventListener('abort', () => resolve(), { once: true }),
+      );
+      await Promise.race([item.until().catch((error: unknown) => void errors.push(error)), aborted]);
+      continue;
+    }
     track(item.kind === 'invoke' ? deliver(item.request) : Promise.resolve().then(item.run));
   }
 

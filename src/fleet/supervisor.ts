@@ -25,6 +25,7 @@ import { answerStoreCall } from './ipc-store.js';
 import {
   type BodyPlan,
   type FleetJobConfig,
+  GIVEN_UP_EXIT_LINE,
   type HandlerAnswer,
   type InvokeMessage,
   WORKER_ENV,
@@ -171,6 +172,16 @@ export function workerEntry(): { file: string; execArgv: string[]; cwd: string |
 }
 
 /** This process's environment without AWS settings: a worker talks to the local endpoint only. */
+/** A worker's exit during an invocation: on purpose (the guard gave the body up) or a death. */
+function describeExit(slot: Slot, reason: string): string {
+  const where = `fleet: worker ${slot.pid} in ${slot.region.name}`;
+  if (slot.stderrTail.includes(GIVEN_UP_EXIT_LINE)) {
+    return `${where} exited as intended (${reason}): the guard gave its job body up mid-run and ended the environment; a fresh worker replaces it`;
+  }
+  const tail = slot.stderrTail.trim();
+  return `${where} died (${reason})${tail ? `. ${tail}` : ''}`;
+}
+
 function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
 }
@@ -225,6 +236,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         ...inheritedEnv(),
         ...options.env,
         AWS_REGION: region.name,
+        // The SDK's Node 22 notice: noise in every worker, and it read as the reason a worker died.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         [WORKER_ENV.CONFIG]: JSON.stringify(config),
         [WORKER_ENV.CLOCK_SKEW_MS]: String(skew),
       },
@@ -423,8 +436,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const running = slot.running;
     if (running) {
       const reason = running.killedAtDeadline ? 'timeout' : stopping ? 'shutdown' : `exit ${signal ?? code}`;
-      if (reason.startsWith('exit'))
-        log(`fleet: worker ${slot.pid} in ${slot.region.name} died (${reason}). ${slot.stderrTail}`);
+      // What it wrote last is complete only once its streams close, after the exit.
+      if (reason.startsWith('exit')) slot.child.once('close', () => log(describeExit(slot, reason)));
       finish(slot, running, InvocationOutcome.KILLED, reason);
     }
     const pool = pools.get(slot.region.name);

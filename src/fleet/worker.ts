@@ -3,6 +3,7 @@
  * forks, so it can be killed at its deadline, frozen and started with a skewed clock. It runs one
  * invocation at a time, as Lambda does, and reports over IPC; the supervisor keeps the clock.
  */
+import { writeSync } from 'node:fs';
 import type { LeaseSkipped } from '../guard/types.js';
 import { createDataApiExecutor } from '../sql/data-api-executor.js';
 import { createFleetHandler, type FleetContext, type FleetJobHooks } from './fleet-job.js';
@@ -10,6 +11,7 @@ import { sendToParent } from './ipc.js';
 import { createIpcLeaseStore } from './ipc-store.js';
 import { fleetLambdaContext } from './lambda-context.js';
 import {
+  GIVEN_UP_EXIT_LINE,
   type HandlerAnswer,
   type InvokeMessage,
   type SupervisorMessage,
@@ -92,6 +94,14 @@ function startWorker(): void {
     if (message.type === 'invoke') invoke(message).catch(exitOnLostSupervisor);
     else if (message.type === 'store-reply') ipcStore?.onReply(message);
   });
+  // The guard ends the environment (exit 1) when it gives a body up mid-run; a crash or a lost
+  // supervisor also exits 1, but not from inside an invocation without an exception first.
+  process.on('uncaughtExceptionMonitor', () => {
+    crashed = true;
+  });
+  process.on('exit', (code) => {
+    if (code === 1 && current !== undefined && !crashed) writeSync(2, `${GIVEN_UP_EXIT_LINE}\n`);
+  });
   // Without its supervisor a worker has no purpose: never outlive it.
   process.on('disconnect', () => process.exit(0));
   // Ctrl-C reaches the whole process group; the supervisor decides when workers stop.
@@ -99,7 +109,10 @@ function startWorker(): void {
   send({ type: 'ready', clockMs: Date.now() }).catch(exitOnLostSupervisor);
 }
 
+let crashed = false;
+
 function exitOnLostSupervisor(error: unknown): void {
+  crashed = true;
   process.stderr.write(`fleet worker: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }

@@ -29,6 +29,11 @@ export interface ThrowawayMysql extends LocalDatabase {
   readonly dataDir: string;
   /** The server process id, for fault injection (SIGSTOP/SIGCONT). */
   readonly pid: number | undefined;
+  /**
+   * How the server process ended when it is not running (`exited with SIGKILL`), for saying what
+   * went away; undefined while it runs.
+   */
+  readonly exitStatus: string | undefined;
   /** Kills the server (SIGKILL), as a crash would. */
   kill(): Promise<void>;
   /** Starts the server again on the same data and port, optionally under a wrapper such as faketime. */
@@ -256,6 +261,11 @@ export async function startThrowawayMysql(options: ThrowawayOptions = {}): Promi
     dataDir,
     get pid() {
       return child?.pid;
+    },
+    get exitStatus() {
+      if (!child) return 'never started';
+      if (child.exitCode === null && child.signalCode === null) return undefined;
+      return `exited with ${child.signalCode ?? child.exitCode}`;
     },
     createDatabase: (name) => createDatabaseAt(serverUrl, name),
     kill: () => terminate('SIGKILL'),

@@ -1,7 +1,7 @@
 /**
- * libfaketime for the database clock scenarios. The full run installs Debian's `faketime` when it
- * is missing and it runs as root on Debian or Ubuntu, and says so; anywhere else the clock
- * scenarios report "not run", never "passed".
+ * libfaketime for the database clock scenarios. `npm test` (its global setup) and the full fault
+ * run install Debian's `faketime` when it is missing and they run as root on Debian or Ubuntu, and
+ * say so; anywhere else the clock scenarios report "not run", never "passed".
  *
  * The library is preloaded into the server directly (LD_PRELOAD) rather than through the
  * `faketime` command: that command forks and waits, so killing it (a crash, a restart) would
@@ -29,7 +29,9 @@ function findLibrary(): string | undefined {
 }
 
 function aptGet(args: readonly string[], log: (line: string) => void): boolean {
-  const result = spawnSync('apt-get', args, {
+  // Wait for another apt-get or dpkg (say, a second test run installing the same package) instead of
+  // failing at once on its lock.
+  const result = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], {
     encoding: 'utf8',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     timeout: 180_000,
@@ -44,7 +46,7 @@ export function ensureFaketime(options: { install: boolean; log: (line: string) 
   const found = findLibrary();
   if (found) return { available: true, library: found };
   if (!options.install)
-    return { available: false, reason: 'libfaketime is not installed (this profile never installs it)' };
+    return { available: false, reason: 'libfaketime is not installed (install it with: apt-get install faketime)' };
   const debian = existsSync('/etc/debian_version');
   const root = process.getuid?.() === 0;
   if (!debian || !root) {
@@ -53,7 +55,7 @@ export function ensureFaketime(options: { install: boolean; log: (line: string) 
       reason: `libfaketime is not installed and cannot be installed here (${debian ? 'not root' : 'not Debian or Ubuntu'}); install it with: apt-get install faketime`,
     };
   }
-  options.log('libfaketime is missing; installing it: apt-get install -y faketime (root on Debian/Ubuntu)');
+  options.log('libfaketime is missing; installing it with apt-get install -y faketime (root on Debian/Ubuntu)');
   const install = ['install', '-y', '--no-install-recommends', 'faketime'];
   // The package lists may be missing in a fresh container: update once and try again.
   const ok = aptGet(install, options.log) || (aptGet(['update'], options.log) && aptGet(install, options.log));

@@ -1,8 +1,8 @@
 /**
  * The guarantees that need database faults, in npm test: a private throwaway server per test file
  * (a pause or a clock restart would break every other test file on the shared one) and libfaketime,
- * which CI installs (`apt-get install faketime`). Without libfaketime this fails and says so: a
- * clock guarantee that is not checked is not a pass.
+ * which the run's global setup installs where it can (test/support/global-setup.ts). Without
+ * libfaketime this fails and says so: a clock guarantee that is not checked is not a pass.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -10,6 +10,7 @@
  * `--cpu-load <n>` runs the suite beside n busy-loop processes, so its verdicts are shown not to
  * depend on an idle machine.
  */
+import '../../src/cli/quiet-sdk-warning.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoResult, runDemo } from '../../src/fleet/demo-run.js';
 import { DEMO_JOBS } from '../../src/fleet/demo-scenario.js';
 import { freshDatabase } from '../support/database.js';
+import { outside, overlaps, readCharts } from '../support/svg-geometry.js';
 
 describe('lease-guard demo, run programmatically on the suite database', () => {
   let dir: string;
@@ -71,6 +72,17 @@ describe('lease-guard demo, run programmatically on the suite database', () => {
     expect(ticks).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // in tick order, however their answers interleave
     expect(text).toContain('overlapping runs');
     expect(text).toContain('All invariants held.');
+    // The given-up holder's worker ends on purpose, and says so; no SDK notice rides along.
+    expect(text).toMatch(
+      /worker \d+ in [a-z0-9-]+ exited as intended \(exit 1\): the guard gave its job body up mid-run/,
+    );
+    expect(text).not.toMatch(/died \(|NodeVersionSupportWarning/);
+    // A fault aimed at one job is listed in that job's table only.
+    const syncTable = text.slice(text.indexOf(`${DEMO_JOBS.SYNC} (affinity`));
+    expect(syncTable).not.toContain('body given up');
+    expect(
+      text.slice(text.indexOf(`${DEMO_JOBS.REPORT} (per tick`), text.indexOf(`${DEMO_JOBS.SYNC} (affinity`)),
+    ).toContain('body given up');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is that there are none
     expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
   });
@@ -83,5 +95,19 @@ describe('lease-guard demo, run programmatically on the suite database', () => {
     expect(html).toContain(DEMO_JOBS.REPORT);
     // Nothing to fetch: no links, sources, imports or URLs of any kind.
     expect(html).not.toMatch(/https?:|src=|href=|@import|url\(|<script|<link/i);
+    // A real run's chart: everything on the canvas, no tick or fault label over another.
+    for (const chart of readCharts(html)) {
+      expect(outside(chart)).toEqual([]);
+      expect(overlaps(chart, ['ticklabel', 'faultlabel'])).toEqual([]);
+    }
+  });
+
+  it('refuses an --html path in a folder that does not exist before running anything', async () => {
+    const printed: string[] = [];
+    const missing = join(dir, 'no-such-folder', 'timeline.html');
+    await expect(runDemo({ htmlPath: missing, print: (line) => printed.push(line) })).rejects.toThrow(
+      `the folder ${join(dir, 'no-such-folder')} does not exist; create it or choose another path (nothing was run)`,
+    );
+    expect(printed).toEqual([]);
   });
 });

@@ -209,25 +209,58 @@ describe('transactions, statement timeouts and batches', () => {
     expect(updated.updateResults).toEqual([{ generatedFields: [] }, { generatedFields: [] }]);
   });
 
-  it('rolls back open transactions when the server closes, even one still running a statement', async () => {
+  it('rolls back open transactions when the server closes, even one whose call is still running a statement', async () => {
+    const closing = await startDataApiServer({ mysqlUrl: local.mysqlUrl });
+    let threadId = 0;
+    const client = localClient(closing);
+    let sleeping: Promise<unknown> = Promise.resolve();
+    try {
+      const { transactionId } = await client.send(new BeginTransactionCommand(LOCAL_ARNS));
+      const call = (sql: string) => client.send(new ExecuteStatementCommand({ ...LOCAL_ARNS, sql, transactionId }));
+      await call("INSERT INTO items (name) VALUES ('i')");
+      const [thread] = (await call('SELECT CONNECTION_ID()')).records ?? [];
+      threadId = Number(thread?.[0]?.longValue);
+      sleeping = call('SELECT SLEEP(30)').catch((error: unknown) => error);
+      await until(async () => (await running(threadId))?.includes('SLEEP') === true, { what: 'the sleep to start' });
+    } finally {
+      client.destroy();
+      await closing.close();
+    }
+    expect(await sleeping).toBeInstanceOf(Error);
+    await until(async () => (await running(threadId)) === undefined, { what: 'the connection to end' });
+    // The unique name is free again: the insert was rolled back.
+    await direct.query("INSERT INTO items (name) VALUES ('i')");
+  });
+
+  it('rolls back an open transaction whose statement outlived its call (continueAfterTimeout) when the server closes', async () => {
+    // The only statement on this server is the one that must time out: a 30 s sleep against 100 ms.
     const closing = await startDataApiServer({ mysqlUrl: local.mysqlUrl, statementTimeoutMs: 100 });
+    await direct.query("INSERT INTO items (name) VALUES ('locked')");
     let threadId = 0;
     const client = localClient(closing);
     try {
       const { transactionId } = await client.send(new BeginTransactionCommand(LOCAL_ARNS));
-      const call = (sql: string, continueAfterTimeout = false) =>
-        client.send(new ExecuteStatementCommand({ ...LOCAL_ARNS, sql, transactionId, continueAfterTimeout }));
-      await call("INSERT INTO items (name) VALUES ('i')");
-      const [thread] = (await call('SELECT CONNECTION_ID()')).records ?? [];
-      threadId = Number(thread?.[0]?.longValue);
-      await expect(call('SELECT SLEEP(30)', true)).rejects.toBeInstanceOf(StatementTimeoutException);
+      // Locks the row, then sleeps while holding it.
+      const timedOut = await client
+        .send(
+          new ExecuteStatementCommand({
+            ...LOCAL_ARNS,
+            sql: "SELECT SLEEP(30) FROM items WHERE name = 'locked' FOR UPDATE",
+            transactionId,
+            continueAfterTimeout: true,
+          }),
+        )
+        .catch((error: unknown) => error);
+      expect(timedOut).toBeInstanceOf(StatementTimeoutException);
+      threadId = (timedOut as StatementTimeoutException).dbConnectionId ?? 0;
+      expect(await running(threadId)).toMatch(/SLEEP/);
     } finally {
       client.destroy();
       await closing.close();
     }
     await until(async () => (await running(threadId)) === undefined, { what: 'the connection to end' });
-    // The unique name is free again: the insert was rolled back.
-    await direct.query("INSERT INTO items (name) VALUES ('i')");
+    // The row lock is gone with the transaction: taking it does not wait.
+    await direct.query("SELECT name FROM items WHERE name = 'locked' FOR UPDATE NOWAIT");
   });
 
   it('uses the database named in the request, else the one in the URL', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { openLocalDatabase } from '../../src/local/throwaway-mysql.js';
+import { ensureFaketime } from '../faults/faketime.js';
 import { buildPrebuilt, usePrebuilt } from './prebuilt.js';
 
 interface RunResources {
@@ -13,6 +14,10 @@ interface RunResources {
 
 async function start(): Promise<RunResources> {
   const runDir = await mkdtemp(join(tmpdir(), 'lease-guard-test-run-'));
+  // The database clock scenarios (test/faults/database-faults.test.ts) preload libfaketime: installed
+  // here, once, the way the server is (apt-get as root on Debian/Ubuntu, saying so); elsewhere that
+  // file fails with the install command, since a clock guarantee left unchecked is not a pass.
+  ensureFaketime({ install: true, log: (line) => process.stderr.write(`lease-guard tests: ${line}\n`) });
   // Inherited by the test workers, and by the fleets and other children they start.
   const prebuilt = await buildPrebuilt();
   usePrebuilt(prebuilt.dir);

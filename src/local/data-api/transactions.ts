@@ -148,8 +148,9 @@ export function createTransactionRegistry(options: TransactionRegistryOptions): 
     }
     if (reason === TransactionEndReason.SHUTDOWN) {
       // Ending the connection rolls back. MySQL would not notice a closed socket until a running
-      // statement finished, so a busy connection is killed on the server.
-      if (entry.lingering) await options.killConnection(entry.connection.threadId).catch(() => undefined);
+      // statement finished, so a busy connection (a call still inside it, or a statement that
+      // outlived its call) is killed on the server.
+      if (entry.busy || entry.lingering) await options.killConnection(entry.connection.threadId).catch(() => undefined);
       entry.connection.destroy();
       return;
     }
