@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { LEASE_ENV } from '../../constants.js';
-import { runFailoverAct } from '../../fleet/demo-failover.js';
 import { DemoInterruptedError, runDemo } from '../../fleet/demo-run.js';
 import { DEMO_LIMITS } from '../../fleet/demo-scenario.js';
 import { onStopRequest } from '../../local/stop-requests.js';
@@ -67,15 +66,14 @@ export function registerDemoCommand(program: Command): void {
           ...(options.seed === undefined ? {} : { seed: options.seed }),
           ...(options.mysqlUrl ? { mysqlUrl: options.mysqlUrl } : {}),
           ...(options.html ? { htmlPath: options.html } : {}),
+          // The act runs inside the demo, before the HTML is written, so the page shows it too.
+          ...(options.failover ? { failover: true } : {}),
           signal: controller.signal,
           print: (line) => out.write(`${line}\n`),
         });
         if (options.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
         if (!result.summary.ok) process.exitCode = INVARIANT_BROKEN;
-        if (options.failover && !controller.signal.aborted) {
-          const act = await runFailoverAct({ signal: controller.signal, print: (line) => out.write(`${line}\n`) });
-          if (!act.ok) process.exitCode = INVARIANT_BROKEN;
-        }
+        if (result.failover && !result.failover.ok) process.exitCode = INVARIANT_BROKEN;
       } catch (error) {
         if (!(error instanceof DemoInterruptedError)) throw error;
         process.stderr.write(`lease-guard demo: ${error.message}.\n`);
