@@ -61,7 +61,9 @@ export function startKeeper(options: KeeperOptions): Keeper {
     try {
       const renewed = await store.renew(
         { job: ref.job, holder: ref.holder, fence: ref.fence, leaseMs },
-        { signal: AbortSignal.timeout(Math.max(1, Math.round(everyMs))) },
+        // A slow renewal still extends the lease from its send time: wait for it as long as the
+        // lease is trusted, not just one interval (a loaded machine is not a lost lease).
+        { signal: AbortSignal.timeout(Math.max(1, Math.round(trustedUntil - performance.now()))) },
       );
       if (stopped || lost) return;
       if (renewed) trustFrom(sentAt);

@@ -33,6 +33,7 @@ import { middyCores } from '../middleware/middy-cores.js';
 import { freshDatabase } from '../support/database.js';
 import { faultyExecutor } from '../support/faulty-executor.js';
 import { until } from '../support/until.js';
+import { delegate } from './edge-handler.js';
 
 let sequence = 0;
 const uniqueJob = (label: string) => `${label}-${++sequence}`;
@@ -48,16 +49,7 @@ function gate(): { promise: Promise<void>; open: () => void } {
 
 /** A store whose methods are `inner`'s, with some replaced. */
 function storeWith(inner: LeaseStore, replace: Partial<LeaseStore>): LeaseStore {
-  return {
-    claim: (r, o) => inner.claim(r, o),
-    release: (r, o) => inner.release(r, o),
-    renew: (r, o) => inner.renew(r, o),
-    withdraw: (r, o) => inner.withdraw(r, o),
-    inspect: (j, o) => inner.inspect(j, o),
-    list: (o) => inner.list(o),
-    forceRelease: (j, o) => inner.forceRelease(j, o),
-    ...replace,
-  };
+  return { ...delegate(inner), ...replace };
 }
 
 describe.each(await middyCores())('the invocation life cycle under faults (%s)', (_, middy) => {

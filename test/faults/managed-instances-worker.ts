@@ -13,6 +13,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import middy from '@middy/core';
 import { fleetLambdaContext } from '../../src/fleet/lambda-context.js';
+import { createRandom } from '../../src/fleet/random.js';
 import { workInFlight } from '../../src/guard/execution.js';
 import type { LeaseGuardContext } from '../../src/guard/types.js';
 import { leaseGuard } from '../../src/middleware/lease-guard.js';
@@ -42,18 +43,6 @@ interface WorkerInput {
   readonly successes: SharedArrayBuffer;
 }
 
-/** A small seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tickOf(round: number, base: number): Date {
@@ -69,7 +58,7 @@ async function runThread(input: WorkerInput): Promise<void> {
     return undefined as never;
   }) as typeof process.exit;
   const executor = createMysql2Executor({ url: input.url, connectionLimit: 4 });
-  const next = random(input.seed * 31 + input.index);
+  const random = createRandom(input.seed * 31 + input.index);
   // A 4 s lease: renewed every second while a body runs, a renewal may be three seconds late
   // before the lease can lapse (a loaded machine is not a lost lease).
   const common = { logger: false as const, metrics: false as const, leaseMs: 4_000, releaseTimeoutMs: 300 };
@@ -92,7 +81,7 @@ async function runThread(input: WorkerInput): Promise<void> {
       }
       // Kind 0 runs past the invocation's deadline (2.5 s) and its first lease term, and succeeds later.
       if (kind === 0) Atomics.add(counters, slot + LATE, 1);
-      await sleep(kind === 0 ? 6_000 : 20 + Math.floor(next() * 50));
+      await sleep(kind === 0 ? 6_000 : random.int(20, 70));
       Atomics.add(successes, job * ROUNDS + round, 1);
       return 'done';
     } finally {

@@ -26,7 +26,8 @@ import {
 import type { FaultViolation, Scenario, ScenarioContext } from '../scenario.js';
 import { deliverAt, planTicks } from '../ticks.js';
 
-const SHORT_LEASE_MS = 1200;
+/** Shorter than the freeze, with room for renewals under load before it. */
+const SHORT_LEASE_MS = 2000;
 const LONG_TIMEOUT_MS = 6000;
 const DEFAULT_TIMEOUT_MS = 2000;
 /** Long enough for the announce and the read to finish before the freeze. */
