@@ -13,8 +13,11 @@ import { countOutcome, fleetJob, fleetReport, runFleet, runFleetSchedule, TWO_RE
 import type { Scenario } from '../scenario.js';
 import { deliverEachRegion, planTicks } from '../ticks.js';
 
-/** Long enough that a retry's claim, body and release fit on a loaded machine. */
-const TIMEOUT_MS = 3000;
+/**
+ * Long enough that a retry's claim and body fit before the guard's deadline (the release reserve,
+ * 0.55 s, before Lambda's) on a loaded machine, a fresh worker's cold start included.
+ */
+const TIMEOUT_MS = 4500;
 const RETRY_DELAY_MS = 1500;
 /** Each tick's retries end before the next tick: every tick must run. */
 const TICK_EVERY_MS = 3 * (TIMEOUT_MS + RETRY_DELAY_MS);
@@ -55,7 +58,7 @@ export const holderTimeout: Scenario = {
       await runFleetSchedule(fleet, {
         items,
         // Lambda retries after about a minute; compressed, but still past the lease a holder keeps:
-        // its remaining time (under 3 s) plus the 0.5 s margin, counted from its claim.
+        // its remaining time (under 4.5 s) plus the 0.5 s margin, counted from its claim.
         lambdaRetry: { delaysMs: [RETRY_DELAY_MS, RETRY_DELAY_MS], body: () => SHORT_BODY },
         settleTimeoutMs: 20_000,
       });
