@@ -58,7 +58,7 @@ const TIMEOUT_MS = 2000;
 const LEASE_MARGIN_MS = 300;
 /**
  * Lambda's retries (about 1 and 2 minutes, compressed). The overlong body is given up by the guard
- * `releaseTimeoutMs` + 250 ms before its deadline (0.75 s in), which ends the worker; the lease is
+ * `releaseTimeoutMs` + 250 ms before its deadline (1.25 s in), which ends the worker; the lease is
  * kept to its end (timeout + margin, 2.3 s). The first retry comes after that, so it runs the tick.
  */
 const RETRY_DELAYS_MS = [1800, 2400] as const;
@@ -136,7 +136,8 @@ export function demoJobs(granularityMs: number): FleetJobConfig[] {
   const common = {
     tickGranularityMs: granularityMs,
     leaseMarginMs: LEASE_MARGIN_MS,
-    releaseTimeoutMs: 1000,
+    // 0.75 s before the deadline: a retry's claim and body have 1.25 s, on a loaded machine too.
+    releaseTimeoutMs: 500,
     // Short backoff, and attempts that outlast the database pause.
     retry: { baseDelayMs: 50, maxDelayMs: 400, attemptTimeoutMs: 1500, reserveMs: 300 },
   };
