@@ -86,7 +86,11 @@ describe('lease-guard status at 3 a.m.', () => {
     const piped = await inTerminal(undefined, () => cli('status', '--mysql-url', url));
     // Times differ between the two calls, and so may the padding after them: compare the layout
     // with every duration and run of spaces made the same.
-    const times = (text: string): string => text.replace(/\d+m?s ago/g, 'N ago').replace(/ +/g, ' ').replace(/─+/g, '─');
+    const times = (text: string): string =>
+      text
+        .replace(/\d+m?s ago/g, 'N ago')
+        .replace(/ +/g, ' ')
+        .replace(/─+/g, '─');
     expect(times(piped.out)).toBe(times(wide.out));
     expect(piped.out).toMatch(/^┌/);
   });
