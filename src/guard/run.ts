@@ -211,13 +211,24 @@ export function startRun(ctx: RunContext, start: RunStart): GuardedRun {
     return errorMessage(outcome.error);
   }
 
+  /**
+   * The release's retry budget: until the deadline, less the answer's reserve. Off standard Lambda
+   * nothing freezes or ends the environment at the deadline, so a release at or past it (a body
+   * that settled after it was abandoned) gets the usual retry budget instead of a last millisecond.
+   */
+  function recordBudget(): number {
+    const untilDeadline = releaseBudget(options, deadline, performance.now());
+    const pastDeadline = deadline !== undefined && untilDeadline <= options.releaseTimeoutMs;
+    return model !== ExecutionModel.LAMBDA && pastDeadline ? options.retry.budgetMs : untilDeadline;
+  }
+
   /** Sends the release and logs the run's decision. Never throws. */
   async function record(result: RunResult, extra: { keepForMs?: number; afterAbandonment?: boolean } = {}) {
     try {
       const outcome = await releaseWithRetry(store, releaseRequest(result, extra.keepForMs), {
         ...options.retry,
         attemptTimeoutMs: options.releaseTimeoutMs,
-        budgetMs: releaseBudget(options, deadline, performance.now()),
+        budgetMs: recordBudget(),
       });
       // The run succeeded but nothing says so in the row: the tick stays open, and the lease
       // (not freed) keeps every duplicate out until it ends.
