@@ -189,14 +189,14 @@ export function startRun(ctx: RunContext, start: RunStart): GuardedRun {
   function releaseRequest(result: RunResult, keepForMs?: number): ReleaseRequest {
     const tickDate = tickMs === null ? null : new Date(tickMs);
     if (result.ok) return { job, holder, fence, outcome: 'success', minHoldMs: options.minHoldMs, tick: tickDate };
-    const keep = keepForMs !== undefined || isMiddyTimeout(result.error);
+    // Only an abandonment keeps the lease (`keepForMs`); middy's early timeout is one (settle).
     return {
       job,
       holder,
       fence,
       outcome: 'failure',
       error: errorMessage(result.error),
-      keepLease: keep,
+      keepLease: keepForMs !== undefined,
       ...(keepForMs === undefined ? {} : { keepForMs }),
     };
   }
